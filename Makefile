@@ -1,0 +1,98 @@
+# adalora: build, test and run.
+#
+#   make            static library, driver build/adalora and tests, in build/
+#   make run        the main job on built-in defaults (installs packages first)
+#   make test       float and double test suites, ending "tests: N passed, N failed"
+#   make deps       installs the Debian packages that are missing (apt-get, as root)
+#   make PRECISION=double   builds everything in double precision
+#
+# Each precision builds into its own tree (build/float, build/double), so the
+# tests of both can exist side by side; build/adalora is the float driver.
+
+PRECISION ?= float
+ifeq ($(PRECISION),double)
+  PREC_FLAGS := -DADA_DOUBLE
+else ifeq ($(PRECISION),float)
+  PREC_FLAGS :=
+else
+  $(error PRECISION=$(PRECISION): allowed values are float and double)
+endif
+
+CC  ?= cc
+CXX ?= c++
+# -O2: optimise without -ffast-math, which would reorder the float sums the
+#      tests compare bit for bit and change NaN handling.
+# No -march=native: a build must give the same numbers on every x86-64 CI
+#      machine; speed comes from BLAS, which picks its kernels at run time.
+# -MMD -MP: header dependencies, so editing a header rebuilds what uses it.
+OPT      ?= -O2
+WARN     := -Wall -Wextra
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib
+CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
+# OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
+LDLIBS   += -llapacke -lopenblas -lm -lpthread
+
+BUILD ?= build/$(PRECISION)
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A    := $(BUILD)/libadalora.a
+
+DRIVER_SRC := $(wildcard driver/*.cpp)
+DRIVER_OBJ := $(DRIVER_SRC:%.cpp=$(BUILD)/%.o)
+DRIVER     := $(BUILD)/adalora
+
+TEST_SRC := $(wildcard tests/*.cpp)
+TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
+TEST_BIN := $(BUILD)/test_adalora
+
+# Debian packages the build and the tests need.
+DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
+                libbenchmark-dev libcli11-dev nlohmann-json3-dev
+
+.PHONY: all lib driver tests run test test-one deps clean
+all: lib driver tests
+	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
+
+lib: $(LIB_A)
+driver: $(DRIVER)
+tests: $(TEST_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(DRIVER): $(DRIVER_OBJ) $(LIB_A)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB_A)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+deps:
+	@bash tools/install-deps.sh $(DEB_PACKAGES)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	build/adalora demo
+
+# Both precisions: the gradient checks run in double, everything in both.
+test: deps
+	@$(MAKE) --no-print-directory PRECISION=float tests
+	@$(MAKE) --no-print-directory PRECISION=double tests
+	@bash tests/run.sh build/float/test_adalora build/double/test_adalora
+
+test-one: tests
+	$(TEST_BIN)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

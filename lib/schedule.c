@@ -1,0 +1,97 @@
+/* schedule.c: Eq. 14 and the mask timing of the conventions table. */
+#include <math.h>
+
+#include "schedule.h"
+#include "ada_error.h"
+
+ada_status ada_schedule_check(const ada_schedule *s, long n_triplets) {
+    static const char fn[] = "ada_schedule_check";
+    ADA_REQUIRE_PTR(s, fn);
+    if (s->convention != ADA_SCHED_PAPER && s->convention != ADA_SCHED_PEFT)
+        return ada_fail(ADA_ERR_RANGE, "%s: convention = %d, allowed: 0 (paper), 1 (peft)",
+                        fn, (int)s->convention);
+    if (s->final_phase != ADA_FINAL_FREEZE && s->final_phase != ADA_FINAL_RECOMPUTE)
+        return ada_fail(ADA_ERR_RANGE,
+                        "%s: final_phase = %d, allowed: 0 (freeze), 1 (recompute)", fn,
+                        (int)s->final_phase);
+    if (s->b0 < 0 || s->b0 > n_triplets)
+        return ada_fail(ADA_ERR_RANGE, "%s: b0 = %ld, allowed: 0..%ld (n*r0)", fn, s->b0,
+                        n_triplets);
+    if (s->bT < 0 || s->bT > s->b0)
+        return ada_fail(ADA_ERR_RANGE, "%s: bT = %ld, allowed: 0..b0 = %ld", fn, s->bT,
+                        s->b0);
+    if (s->t_init < 0 || s->t_final < 0)
+        return ada_fail(ADA_ERR_RANGE, "%s: t_init = %ld, t_final = %ld, both must be >= 0",
+                        fn, s->t_init, s->t_final);
+    if (s->total <= s->t_init + s->t_final)
+        return ada_fail(ADA_ERR_RANGE,
+                        "%s: total = %ld, must be > t_init + t_final = %ld", fn, s->total,
+                        s->t_init + s->t_final);
+    if (s->delta_t < 1)
+        return ada_fail(ADA_ERR_RANGE, "%s: delta_t = %ld, must be >= 1", fn, s->delta_t);
+    return ADA_OK;
+}
+
+static ada_phase phase_at(long step, const ada_schedule *s) {
+    int in_warmup = s->convention == ADA_SCHED_PEFT ? step <= s->t_init : step < s->t_init;
+    if (in_warmup) return ADA_PHASE_WARMUP;
+    if (step >= s->total - s->t_final) return ADA_PHASE_FINAL;
+    return ADA_PHASE_DECAY;
+}
+
+/* Eq. 14, the cubic decay term: b(T) + (b(0) − b(T)) (1 − (t − t_i)/(T − t_i − t_f))³. */
+static double cubic_budget(long step, const ada_schedule *s) {
+    double progress = (double)(step - s->t_init) / (double)(s->total - s->t_init - s->t_final);
+    double remain = 1.0 - progress;
+    return (double)s->bT + (double)(s->b0 - s->bT) * remain * remain * remain;
+}
+
+ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_schedule *s) {
+    static const char fn[] = "ada_budget_at";
+    ADA_REQUIRE_PTR(budget, fn);
+    ADA_REQUIRE_PTR(s, fn);
+    ada_status st = ada_schedule_check(s, s->b0);
+    if (st) return st;
+    if (step < 0 || step > s->total)
+        return ada_fail(ADA_ERR_RANGE, "%s: step = %ld, allowed: 0..%ld", fn, step, s->total);
+    ada_phase ph = phase_at(step, s);
+    long b;
+    if (ph == ADA_PHASE_WARMUP) b = s->b0;
+    else if (ph == ADA_PHASE_FINAL) b = s->bT;
+    else {
+        double exact = cubic_budget(step, s);
+        /* Row 6: PEFT truncates with int(); the paper leaves it open: nearest. */
+        b = s->convention == ADA_SCHED_PEFT ? (long)floor(exact) : lround(exact);
+    }
+    *budget = b;
+    if (phase) *phase = ph;
+    return ADA_OK;
+}
+
+ada_status ada_mask_action_at(ada_mask_action *action, long step, const ada_schedule *s) {
+    static const char fn[] = "ada_mask_action_at";
+    ADA_REQUIRE_PTR(action, fn);
+    ADA_REQUIRE_PTR(s, fn);
+    ada_status st = ada_schedule_check(s, s->b0);
+    if (st) return st;
+    if (step < 0 || step > s->total)
+        return ada_fail(ADA_ERR_RANGE, "%s: step = %ld, allowed: 0..%ld", fn, step, s->total);
+    ada_phase ph = phase_at(step, s);
+    int on_grid = step % s->delta_t == 0;
+    ada_mask_action a = ADA_ACTION_NONE;
+    if (ph == ADA_PHASE_WARMUP) {
+        if (s->convention == ADA_SCHED_PAPER && on_grid) a = ADA_ACTION_MASK;
+    } else if (ph == ADA_PHASE_DECAY) {
+        if (on_grid) a = ADA_ACTION_MASK;
+    } else if (s->final_phase == ADA_FINAL_FREEZE) {
+        a = step == s->total - s->t_final ? ADA_ACTION_MASK : ADA_ACTION_REAPPLY;
+    } else { /* RECOMPUTE: every step, except an off-grid first final step */
+        a = (step > s->total - s->t_final || on_grid) ? ADA_ACTION_MASK : ADA_ACTION_NONE;
+    }
+    *action = a;
+    return ADA_OK;
+}
+
+long ada_schedule_step_number(long completed, ada_sched_convention convention) {
+    return convention == ADA_SCHED_PEFT ? completed : completed + 1;
+}

@@ -1,0 +1,279 @@
+/* trainer.c: one training step through the library, in the spec's order. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trainer.h"
+#include "ada_error.h"
+
+ada_train_config ada_train_defaults(void) {
+    ada_train_config c;
+    memset(&c, 0, sizeof c);
+    c.opt = ada_optimizer_defaults();
+    c.opt.weight_decay = 0.0;
+    c.clip = 0.0;
+    c.gamma = 0.1;
+    c.orth_norm = ADA_ORTH_SQUARED;
+    c.orth_reduce = ADA_ORTH_SUM;
+    c.prune = 1;
+    c.importance = ADA_IMPORTANCE_SENS_UNC;
+    c.beta1 = c.beta2 = 0.85;
+    c.sens_weights = ADA_SENS_PRE_STEP;
+    c.ties = ADA_TIES_EXACT;
+    c.schedule.delta_t = 1;
+    c.schedule.convention = ADA_SCHED_PAPER;
+    c.schedule.final_phase = ADA_FINAL_FREEZE;
+    return c;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static ada_status check_config(const ada_train_config *c, const ada_model *m, double *orth_weight) {
+    static const char fn[] = "ada_trainer_create";
+    ada_status st = ada_optimizer_check(&c->opt);
+    if (st) return st;
+    if (!isfinite(c->clip) || c->clip < 0)
+        return ada_fail(ADA_ERR_RANGE, "%s: clip = %g, allowed: 0 (off) or a finite value > 0", fn,
+                        c->clip);
+    if ((st = ada_orth_term_weight(orth_weight, c->gamma, c->orth_reduce, 2 * m->n_modules)))
+        return st;
+    if (c->orth_norm != ADA_ORTH_SQUARED && c->orth_norm != ADA_ORTH_PLAIN)
+        return ada_fail(ADA_ERR_RANGE, "%s: orth_norm = %d, allowed: 0 (squared), 1 (plain)", fn,
+                        (int)c->orth_norm);
+    if (c->sens_weights != ADA_SENS_PRE_STEP && c->sens_weights != ADA_SENS_POST_STEP)
+        return ada_fail(ADA_ERR_RANGE, "%s: sens_weights = %d, allowed: 0 (pre-step), 1 (post-step)",
+                        fn, (int)c->sens_weights);
+    if (c->importance != ADA_IMPORTANCE_SENS_UNC && c->importance != ADA_IMPORTANCE_SENS &&
+        c->importance != ADA_IMPORTANCE_MAGNITUDE)
+        return ada_fail(ADA_ERR_RANGE,
+                        "%s: importance = %d, allowed: 0 (sens-unc), 1 (sens), 2 (magnitude)", fn,
+                        (int)c->importance);
+    if (c->importance == ADA_IMPORTANCE_MAGNITUDE && m->config.form == ADA_FORM_LORA)
+        return ada_fail(ADA_ERR_RANGE, "%s: importance = magnitude needs the SVD form (LoRA has no λ)",
+                        fn);
+    if ((st = ada_check_ema_rate(fn, "beta1", c->beta1))) return st;
+    if ((st = ada_check_ema_rate(fn, "beta2", c->beta2))) return st;
+    if (c->ties != ADA_TIES_EXACT && c->ties != ADA_TIES_KTHVALUE)
+        return ada_fail(ADA_ERR_RANGE, "%s: ties = %d, allowed: 0 (exact), 1 (kthvalue)", fn,
+                        (int)c->ties);
+    return ada_schedule_check(&c->schedule, m->n_triplets);
+}
+
+ada_status ada_trainer_create(ada_trainer **out, ada_model *model, const ada_train_config *cfg) {
+    static const char fn[] = "ada_trainer_create";
+    ADA_REQUIRE_PTR(out, fn);
+    ADA_REQUIRE_PTR(model, fn);
+    ADA_REQUIRE_PTR(cfg, fn);
+    double orth_weight;
+    ada_status st = check_config(cfg, model, &orth_weight);
+    if (st) return st;
+    const size_t n = model->n_params, nt = (size_t)model->n_triplets;
+    ada_trainer *tr = calloc(1, sizeof *tr);
+    /* m1, m2, ibar, ubar, scores, then the int32 selection scratch */
+    void *memory = calloc(4 * n + nt, sizeof(real));
+    int32_t *work = calloc(nt, sizeof(int32_t));
+    if (!tr || !memory || !work) {
+        free(tr); free(memory); free(work);
+        return ada_fail(ADA_ERR_NOMEM, "%s: cannot allocate optimizer and importance state", fn);
+    }
+    real *arena = memory;
+    tr->model = model;
+    tr->config = *cfg;
+    tr->m1 = arena;
+    tr->m2 = arena + n;
+    tr->ibar = arena + 2 * n;
+    tr->ubar = arena + 3 * n;
+    tr->scores = arena + 4 * n;
+    tr->select_work = work;
+    tr->orth_weight = orth_weight;
+    tr->memory = memory;
+    *out = tr;
+    return ADA_OK;
+}
+
+void ada_trainer_free(ada_trainer *tr) {
+    if (!tr) return;
+    free(tr->memory);
+    free(tr->select_work);
+    free(tr);
+}
+
+static long step_number(const ada_trainer *tr) {
+    return ada_schedule_step_number(tr->completed, tr->config.schedule.convention);
+}
+
+static ada_status check_running(const ada_trainer *tr, const ada_step_info *info, const char *fn) {
+    ADA_REQUIRE_PTR(tr, fn);
+    ADA_REQUIRE_PTR(info, fn);
+    if (tr->completed >= tr->config.schedule.total)
+        return ada_fail(ADA_ERR_STATE, "%s: all %ld steps are done", fn, tr->config.schedule.total);
+    return ADA_OK;
+}
+
+/* ---------------------------------------------------------------- gradients */
+
+ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_step_info *info) {
+    static const char fn[] = "ada_trainer_gradients";
+    ada_status st = check_running(tr, info, fn);
+    if (st) return st;
+    ada_model *m = tr->model;
+    double task;
+    if ((st = ada_model_forward(m, batch, &task, 1))) return st;
+    if (!isfinite(task))
+        return ada_fail(ADA_ERR_NONFINITE, "%s: task loss is %g at step %ld", fn, task,
+                        tr->completed + 1);
+    memset(m->grads, 0, sizeof(real) * m->n_params);
+    if ((st = ada_model_backward(m))) return st;
+    double raw = NAN, term = 0;
+    if (tr->config.gamma > 0) {
+        /* L = C + γ Σ_k R: each R term's gradient enters with the same factor. */
+        if ((st = ada_model_orth(m, &raw, tr->config.orth_norm, (real)tr->orth_weight))) return st;
+        term = tr->orth_weight * raw;
+    }
+    double norm = NAN;
+    if (tr->config.clip > 0 &&
+        (st = ada_clip_grad_norm(&norm, m->grads, m->n_params, tr->config.clip)))
+        return st;
+    memset(info, 0, sizeof *info);
+    info->step = tr->completed + 1;
+    info->schedule_step = step_number(tr);
+    info->task_loss = task;
+    info->orth_raw = raw;
+    info->orth_term = term;
+    info->loss = task + term;
+    info->grad_norm = norm;
+    info->threshold = NAN;
+    return ADA_OK;
+}
+
+/* ---------------------------------------------------------------- update */
+
+/* Eqs. 10–12 run while the allocation is still open (not in the final t_f
+ * steps, row 9), and only when a score needs them. */
+static int tracks_importance(const ada_trainer *tr, ada_phase phase) {
+    return tr->config.prune && tr->config.importance != ADA_IMPORTANCE_MAGNITUDE &&
+           phase != ADA_PHASE_FINAL;
+}
+
+ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info) {
+    static const char fn[] = "ada_trainer_update";
+    ada_status st = check_running(tr, info, fn);
+    if (st) return st;
+    ada_model *m = tr->model;
+    const ada_train_config *c = &tr->config;
+    ada_phase phase;
+    long budget;
+    if ((st = ada_budget_at(&budget, &phase, step_number(tr), &c->schedule))) return st;
+    int importance = tracks_importance(tr, phase);
+    real b1 = (real)c->beta1, b2 = (real)c->beta2;
+    if (importance && c->sens_weights == ADA_SENS_PRE_STEP &&
+        (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
+        return st;
+    st = c->opt.kind == ADA_OPT_ADAMW
+             ? ada_adamw_update(m->params, tr->m1, tr->m2, m->grads, m->n_params, &c->opt,
+                                tr->completed + 1)
+             : ada_sgd_update(m->params, m->grads, m->n_params, &c->opt);
+    if (st) return st;
+    if (importance && c->sens_weights == ADA_SENS_POST_STEP &&
+        (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
+        return st;
+    info->phase = phase;
+    return ADA_OK;
+}
+
+/* ---------------------------------------------------------------- allocate */
+
+ada_status ada_trainer_scores(ada_trainer *tr) {
+    static const char fn[] = "ada_trainer_scores";
+    ADA_REQUIRE_PTR(tr, fn);
+    ada_model *m = tr->model;
+    const int r = m->config.r0;
+    const int svd = m->config.form == ADA_FORM_SVD;
+    for (int k = 0; k < m->n_modules; k++) {
+        const ada_module *mod = &m->modules[k];
+        ada_adapter_view w = ada_model_view(m, m->params, k);
+        ada_adapter_view ib = ada_model_view(m, tr->ibar, k);
+        ada_adapter_view ub = ada_model_view(m, tr->ubar, k);
+        ada_status st = ada_triplet_scores(tr->scores + (size_t)k * r, ib.P, ub.P, r,
+                                           svd ? ib.lam : NULL, svd ? ub.lam : NULL, ib.Q, ub.Q,
+                                           mod->d_in, w.lam, mod->d_out, mod->d_in, r,
+                                           tr->config.importance);
+        if (st) return st;
+    }
+    return ADA_OK;
+}
+
+/* Writes the zeros of the keep pattern: λ_i (SVD form) or the B column and
+ * A row (LoRA form) of every pruned triplet. */
+static void write_pattern(ada_model *m) {
+    const int r = m->config.r0;
+    for (int k = 0; k < m->n_modules; k++) {
+        const ada_module *mod = &m->modules[k];
+        ada_adapter_view w = ada_model_view(m, m->params, k);
+        for (int i = 0; i < r; i++) {
+            if (mod->keep[i]) continue;
+            if (w.lam) {
+                w.lam[i] = 0;
+                continue;
+            }
+            for (int j = 0; j < mod->d_out; j++) w.P[(size_t)j * r + i] = 0;
+            memset(w.Q + (size_t)i * mod->d_in, 0, sizeof(real) * (size_t)mod->d_in);
+        }
+    }
+}
+
+/* Eq. 8 over all n·r0 triplets. With hard_delete a pruned triplet scores -inf,
+ * so it ranks below every live one, and stays pruned even when the budget
+ * reaches past the live ones. */
+static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) {
+    ada_model *m = tr->model;
+    const long nt = m->n_triplets;
+    ada_status st = ada_trainer_scores(tr);
+    if (st) return st;
+    const int hard = tr->config.hard_delete;
+    if (hard)
+        for (long i = 0; i < nt; i++)
+            if (!m->keep[i]) tr->scores[i] = (real)-INFINITY;
+    if ((st = ada_select_top_budget(m->keep, threshold, tr->scores, nt, budget, tr->config.ties,
+                                    tr->select_work)))
+        return st;
+    if (hard)
+        for (long i = 0; i < nt; i++)
+            if (tr->scores[i] == (real)-INFINITY) m->keep[i] = 0;
+    return ADA_OK;
+}
+
+ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
+    static const char fn[] = "ada_trainer_allocate";
+    ada_status st = check_running(tr, info, fn);
+    if (st) return st;
+    ada_model *m = tr->model;
+    const ada_train_config *c = &tr->config;
+    long t = step_number(tr), budget;
+    ada_phase phase;
+    ada_mask_action action = ADA_ACTION_NONE;
+    real threshold = (real)NAN;
+    if ((st = ada_budget_at(&budget, &phase, t, &c->schedule))) return st;
+    if (!c->prune) budget = m->n_triplets; /* fixed rank: everything is kept */
+    else {
+        if ((st = ada_mask_action_at(&action, t, &c->schedule))) return st;
+        if (action == ADA_ACTION_MASK && (st = mask_to_budget(tr, budget, &threshold))) return st;
+        if (action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
+    }
+    long kept = 0;
+    for (long i = 0; i < m->n_triplets; i++) kept += m->keep[i] != 0;
+    info->budget = budget;
+    info->phase = phase;
+    info->action = action;
+    info->threshold = threshold;
+    info->kept = kept;
+    tr->completed++;
+    return ADA_OK;
+}
+
+ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info) {
+    ada_status st = ada_trainer_gradients(tr, batch, info);
+    if (!st) st = ada_trainer_update(tr, info);
+    if (!st) st = ada_trainer_allocate(tr, info);
+    return st;
+}

@@ -1,0 +1,97 @@
+/* trainer.h: one training step in the spec's order, as three calls that can
+ * each be run and tested alone (ada_trainer_step runs all three):
+ *
+ *   ada_trainer_gradients  forward → task loss + γ·orth (Eq. 4) → backward → clip
+ *   ada_trainer_update     importance EMAs (Eqs. 10–12, pre-step weights) →
+ *                          optimizer → (EMAs from post-step weights, row 3)
+ *   ada_trainer_allocate   schedule b(t) (Eq. 14) → triplet scores (Eq. 9) →
+ *                          global top-b selection (Eq. 8) → mask
+ *
+ * Masking writes zeros into λ (SVD form), as Algorithm 1's
+ * λ(t+1) = T(λ̃(t), S(t)) does; P and Q of a masked triplet keep training and
+ * the triplet can win its place back at a later mask step. In LoRA form
+ * (prune-lora) the B column and the A row are zeroed. The optimizer's moments
+ * of a masked entry are left as they are. In the final t_f steps the EMAs are
+ * no longer updated and the stored pattern is written again after every step.
+ * With hard_delete a pruned triplet stays pruned for the rest of the run.
+ * Every buffer is allocated by ada_trainer_create: a step allocates nothing. */
+#ifndef ADA_TRAINER_H
+#define ADA_TRAINER_H
+
+#include "ada_common.h"
+#include "allocator.h"
+#include "importance.h"
+#include "model.h"
+#include "optimizer.h"
+#include "orth_reg.h"
+#include "schedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Row 3: the weights w in I = |w · g|. */
+typedef enum { ADA_SENS_PRE_STEP = 0, ADA_SENS_POST_STEP = 1 } ada_sens_weights;
+
+typedef struct {
+    ada_optimizer_config opt;
+    double clip;                   /* global gradient-norm bound; 0 = no clipping */
+    double gamma;                  /* γ of Eq. 4; 0 = no regulariser */
+    ada_orth_norm orth_norm;       /* row 1 */
+    ada_orth_reduce orth_reduce;   /* row 2 */
+    int prune;                     /* 1: allocate by Eqs. 8–14; 0: fixed rank */
+    int hard_delete;               /* 1: a pruned triplet never comes back */
+    ada_importance_kind importance;
+    double beta1, beta2;           /* Eqs. 11 and 12 */
+    ada_sens_weights sens_weights; /* row 3 */
+    ada_ties ties;                 /* row 7 */
+    ada_schedule schedule;         /* Eq. 14 and rows 4–6, 8 */
+} ada_train_config;
+
+typedef struct {
+    ada_model *model;        /* not owned */
+    ada_train_config config;
+    real *m1, *m2;           /* AdamW moments, laid out like model->params */
+    real *ibar, *ubar;       /* Ī and Ū (Eqs. 11, 12), laid out like model->params */
+    real *scores;            /* n·r0 triplet scores S of the last mask step (Eq. 9) */
+    int32_t *select_work;    /* n·r0 scratch of the selection */
+    long completed;          /* finished steps */
+    double orth_weight;      /* factor of each R term in L (Eq. 4 reduction) */
+    void *memory;
+} ada_trainer;
+
+typedef struct {
+    long step;               /* finished steps, this one included: 1..T */
+    long schedule_step;      /* this step as the convention numbers it */
+    double loss;             /* task_loss + orth_term */
+    double task_loss;        /* C, summed over chains */
+    double orth_raw;         /* Σ_k R(P_k, Q_k); NaN when γ = 0 (not computed) */
+    double orth_term;        /* what the regulariser adds to L */
+    double grad_norm;        /* before clipping; NaN when clipping is off */
+    long budget;             /* b(t) */
+    ada_phase phase;
+    ada_mask_action action;
+    double threshold;        /* largest pruned score at a mask step, else NaN */
+    long kept;               /* kept triplets after the step */
+} ada_step_info;
+
+/* The paper's setting: AdamW (lr 1e-3, no weight decay), no clipping, γ 0.1
+ * squared and summed, pruning with s = Ī·Ū, β1 = β2 = 0.85, pre-step weights,
+ * exact ties, paper schedule with ΔT 1 (budgets and steps still to be set). */
+ada_train_config ada_train_defaults(void);
+
+ada_status ada_trainer_create(ada_trainer **out, ada_model *model, const ada_train_config *cfg);
+void ada_trainer_free(ada_trainer *tr);
+
+ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_step_info *info);
+ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info);
+ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info);
+ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info);
+
+/* Eq. 9 for every module into tr->scores (the global triplet order). */
+ada_status ada_trainer_scores(ada_trainer *tr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
