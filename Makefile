@@ -27,7 +27,7 @@ CXX ?= c++
 # -MMD -MP: header dependencies, so editing a header rebuilds what uses it.
 OPT      ?= -O2
 WARN     := -Wall -Wextra
-CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
 # OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
 LDLIBS   += -llapacke -lopenblas -lm -lpthread
@@ -37,6 +37,11 @@ BUILD ?= build/$(PRECISION)
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A    := $(BUILD)/libadalora.a
+
+# reference_svd/ is a second library on top of lib/ (it adds LAPACKE).
+REF_SRC  := $(wildcard reference_svd/*.c)
+REF_OBJ  := $(REF_SRC:%.c=$(BUILD)/%.o)
+REF_A    := $(BUILD)/libadalora_ref.a
 
 DRIVER_SRC := $(wildcard driver/*.cpp)
 DRIVER_OBJ := $(DRIVER_SRC:%.cpp=$(BUILD)/%.o)
@@ -54,7 +59,7 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
 
-lib: $(LIB_A)
+lib: $(LIB_A) $(REF_A)
 driver: $(DRIVER)
 tests: $(TEST_BIN)
 
@@ -70,10 +75,15 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(DRIVER): $(DRIVER_OBJ) $(LIB_A)
+$(REF_A): $(REF_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The reference library comes first on the link line: it calls into lib/.
+$(DRIVER): $(DRIVER_OBJ) $(REF_A) $(LIB_A)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(TEST_BIN): $(TEST_OBJ) $(LIB_A)
+$(TEST_BIN): $(TEST_OBJ) $(REF_A) $(LIB_A)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 deps:
@@ -95,4 +105,4 @@ test-one: tests
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

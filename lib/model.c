@@ -389,3 +389,26 @@ int ada_model_kept_rank(const ada_model *m, int k) {
     for (int i = 0; i < m->config.r0; i++) kept += m->modules[k].keep[i] != 0;
     return kept;
 }
+
+ada_status ada_model_delta_weight(const ada_model *m, int k, real *delta, int ld) {
+    static const char fn[] = "ada_model_delta_weight";
+    ADA_REQUIRE_PTR(m, fn);
+    ADA_REQUIRE_PTR(delta, fn);
+    if (k < 0 || k >= m->n_modules)
+        return ada_fail(ADA_ERR_RANGE, "%s: k = %d, allowed: 0..%d", fn, k, m->n_modules - 1);
+    const ada_module *mod = &m->modules[k];
+    ADA_REQUIRE_LD(ld, mod->d_in, fn);
+    const int r = m->config.r0;
+    ada_adapter_view w = ada_model_view(m, m->params, k);
+    /* ΔW (d1 x d2) = Σ_j (s λ_j) P[:, j] Q[j, :]: one rank-1 GEMM per triplet,
+     * which needs no scratch (this is for analysis, not the training loop). */
+    for (int i = 0; i < mod->d_out; i++)
+        memset(delta + (size_t)i * ld, 0, sizeof(real) * (size_t)mod->d_in);
+    for (int j = 0; j < r; j++) {
+        real c = m->scale * (w.lam ? w.lam[j] : 1);
+        if (c == 0) continue;
+        ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, mod->d_out, mod->d_in, 1, c,
+                 w.P + j, r, w.Q + (size_t)j * mod->d_in, mod->d_in, 1, delta, ld);
+    }
+    return ADA_OK;
+}

@@ -133,6 +133,10 @@ size_t ada_model_param_count(const ada_model *m, int kept_only);
 /* Kept triplets of module k. */
 int ada_model_kept_rank(const ada_model *m, int k);
 
+/* Module k's update ΔW = s P diag(λ) Q (SVD form) or s B A (LoRA form) as a
+ * d1 x d2 matrix (ld >= d2): what the adapter adds to W0. */
+ada_status ada_model_delta_weight(const ada_model *m, int k, real *delta, int ld);
+
 #ifdef __cplusplus
 }
 #endif

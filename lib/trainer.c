@@ -1,5 +1,7 @@
 /* trainer.c: one training step through the library, in the spec's order. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +100,13 @@ void ada_trainer_free(ada_trainer *tr) {
     free(tr);
 }
 
+/* Monotonic wall clock in milliseconds, for the per-phase split of a step. */
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
 static long step_number(const ada_trainer *tr) {
     return ada_schedule_step_number(tr->completed, tr->config.schedule.convention);
 }
@@ -117,8 +126,9 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
     ada_status st = check_running(tr, info, fn);
     if (st) return st;
     ada_model *m = tr->model;
-    double task;
+    double task, t0 = now_ms();
     if ((st = ada_model_forward(m, batch, &task, 1))) return st;
+    double t1 = now_ms();
     if (!isfinite(task))
         return ada_fail(ADA_ERR_NONFINITE, "%s: task loss is %g at step %ld", fn, task,
                         tr->completed + 1);
@@ -143,6 +153,8 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
     info->loss = task + term;
     info->grad_norm = norm;
     info->threshold = NAN;
+    info->ms[ADA_TIME_FORWARD] = t1 - t0;
+    info->ms[ADA_TIME_BACKWARD] = now_ms() - t1;
     return ADA_OK;
 }
 
@@ -166,18 +178,23 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info) {
     if ((st = ada_budget_at(&budget, &phase, step_number(tr), &c->schedule))) return st;
     int importance = tracks_importance(tr, phase);
     real b1 = (real)c->beta1, b2 = (real)c->beta2;
+    double t0 = now_ms();
     if (importance && c->sens_weights == ADA_SENS_PRE_STEP &&
         (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
         return st;
+    double t1 = now_ms();
     st = c->opt.kind == ADA_OPT_ADAMW
              ? ada_adamw_update(m->params, tr->m1, tr->m2, m->grads, m->n_params, &c->opt,
                                 tr->completed + 1)
              : ada_sgd_update(m->params, m->grads, m->n_params, &c->opt);
     if (st) return st;
+    double t2 = now_ms();
     if (importance && c->sens_weights == ADA_SENS_POST_STEP &&
         (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
         return st;
     info->phase = phase;
+    info->ms[ADA_TIME_OPTIMIZER] = t2 - t1;
+    info->ms[ADA_TIME_IMPORTANCE] = (t1 - t0) + (now_ms() - t2);
     return ADA_OK;
 }
 
@@ -249,6 +266,7 @@ ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
     if (st) return st;
     ada_model *m = tr->model;
     const ada_train_config *c = &tr->config;
+    double t0 = now_ms();
     long t = step_number(tr), budget;
     ada_phase phase;
     ada_mask_action action = ADA_ACTION_NONE;
@@ -267,6 +285,7 @@ ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
     info->action = action;
     info->threshold = threshold;
     info->kept = kept;
+    info->ms[ADA_TIME_ALLOCATION] = now_ms() - t0;
     tr->completed++;
     return ADA_OK;
 }

@@ -60,6 +60,16 @@ typedef struct {
     void *memory;
 } ada_trainer;
 
+/* Where a step's time goes (wall clock, milliseconds). */
+typedef enum {
+    ADA_TIME_FORWARD = 0,    /* forward and task loss */
+    ADA_TIME_BACKWARD = 1,   /* backward, regulariser, clipping */
+    ADA_TIME_OPTIMIZER = 2,
+    ADA_TIME_IMPORTANCE = 3, /* Eqs. 10–12 */
+    ADA_TIME_ALLOCATION = 4, /* schedule, scores, selection, masking */
+    ADA_TIME_COUNT = 5
+} ada_time_phase;
+
 typedef struct {
     long step;               /* finished steps, this one included: 1..T */
     long schedule_step;      /* this step as the convention numbers it */
@@ -73,6 +83,7 @@ typedef struct {
     ada_mask_action action;
     double threshold;        /* largest pruned score at a mask step, else NaN */
     long kept;               /* kept triplets after the step */
+    double ms[ADA_TIME_COUNT]; /* time of each phase of this step */
 } ada_step_info;
 
 /* The paper's setting: AdamW (lr 1e-3, no weight decay), no clipping, γ 0.1
