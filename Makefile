@@ -28,7 +28,7 @@ CXX ?= c++
 OPT      ?= -O2
 WARN     := -Wall -Wextra
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
-CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
+CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd -Idriver
 # OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
 LDLIBS   += -llapacke -lopenblas -lm -lpthread
 
@@ -43,8 +43,11 @@ REF_SRC  := $(wildcard reference_svd/*.c)
 REF_OBJ  := $(REF_SRC:%.c=$(BUILD)/%.o)
 REF_A    := $(BUILD)/libadalora_ref.a
 
-DRIVER_SRC := $(wildcard driver/*.cpp)
+# The driver is a library (everything but main.cpp, also linked into the
+# tests) plus its main.
+DRIVER_SRC := $(filter-out driver/main.cpp,$(wildcard driver/*.cpp))
 DRIVER_OBJ := $(DRIVER_SRC:%.cpp=$(BUILD)/%.o)
+DRIVER_A   := $(BUILD)/libadalora_driver.a
 DRIVER     := $(BUILD)/adalora
 
 TEST_SRC := $(wildcard tests/*.cpp)
@@ -53,7 +56,7 @@ TEST_BIN := $(BUILD)/test_adalora
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
-                libbenchmark-dev libcli11-dev nlohmann-json3-dev
+                libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
 
 .PHONY: all lib driver tests run test test-one deps clean
 all: lib driver tests
@@ -79,19 +82,29 @@ $(REF_A): $(REF_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The reference library comes first on the link line: it calls into lib/.
-$(DRIVER): $(DRIVER_OBJ) $(REF_A) $(LIB_A)
+$(DRIVER_A): $(DRIVER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Libraries in dependency order on the link line: driver, reference, core.
+$(DRIVER): $(BUILD)/driver/main.o $(DRIVER_A) $(REF_A) $(LIB_A)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(TEST_BIN): $(TEST_OBJ) $(REF_A) $(LIB_A)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+# The tests also run the driver binary of their own build (beside them).
+$(TEST_BIN): $(TEST_OBJ) $(DRIVER_A) $(REF_A) $(LIB_A) | $(DRIVER)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJ) $(DRIVER_A) $(REF_A) $(LIB_A) -o $@ $(LDLIBS)
 
 deps:
 	@bash tools/install-deps.sh $(DEB_PACKAGES)
 
+# The main job on built-in defaults: AdaLoRA on the planted-rank MLP (the
+# loss, b(t) and every layer's kept rank as it trains), then every method on
+# planted-linear at one budget against the Eckart-Young oracle.
 run: deps
 	@$(MAKE) --no-print-directory all
-	build/adalora demo
+	@rm -rf build/run && mkdir -p build/run
+	build/adalora train --task planted-mlp --method adalora --out build/run/adalora-mlp
+	build/adalora compare --out build/run/compare
 
 # Both precisions: the gradient checks run in double, everything in both.
 test: deps
@@ -105,4 +118,4 @@ test-one: tests
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(BUILD)/driver/main.d $(TEST_OBJ:.o=.d)

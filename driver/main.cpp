@@ -1,43 +1,90 @@
 // main.cpp: the `adalora` command line. Parsing is CLI11's (Debian's
-// libcli11-dev): every option gets range checks and one-line errors for free.
+// libcli11-dev): typed options and one-line errors. Every bad input ends with
+// one line on stderr and exit code 2, before anything is written.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
-#include "demo.h"
+#include "commands.h"
+#include "options.h"
+
+namespace {
+
+// argv with the tokens of `--config FILE` (after the subcommand) spliced in
+// front of the flags, so flags given on the command line override the file.
+std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::vector<std::string> file_tokens;
+    for (size_t i = 0; i < args.size(); i++) {
+        std::string path;
+        if (args[i] == "--config" && i + 1 < args.size()) path = args[i + 1];
+        else if (args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
+        else continue;
+        file_tokens = adalora::config_file_tokens(path, cmd);
+        break;
+    }
+    if (file_tokens.empty() || args.empty()) return args;
+    std::vector<std::string> out{args[0]};
+    out.insert(out.end(), file_tokens.begin(), file_tokens.end());
+    out.insert(out.end(), args.begin() + 1, args.end());
+    return out;
+}
+
+}  // namespace
 
 int main(int argc, char **argv) {
-    CLI::App app{"adalora: AdaLoRA reference implementation"};
+    CLI::App app{"adalora: AdaLoRA reference implementation (see README.md)"};
     app.require_subcommand(1);
 
-    adalora::DemoOptions demo;
-    CLI::App *demo_cmd = app.add_subcommand("demo", "train AdaLoRA on the built-in planted-rank MLP task");
-    demo_cmd->add_option("--seed", demo.seed, "random seed")->capture_default_str();
-    demo_cmd->add_option("--init_r,--init-r", demo.init_r, "initial rank r0 per layer")
-        ->check(CLI::Range(1, 1 << 20))->capture_default_str();
-    demo_cmd->add_option("--target_r,--target-r", demo.target_r, "target average rank: b(T) = n·target_r")
-        ->check(CLI::Range(0, 1 << 20))->capture_default_str();
-    demo_cmd->add_option("--tinit", demo.tinit, "warm-up steps t_i")->check(CLI::NonNegativeNumber)->capture_default_str();
-    demo_cmd->add_option("--tfinal", demo.tfinal, "final fine-tuning steps t_f")->check(CLI::NonNegativeNumber)->capture_default_str();
-    demo_cmd->add_option("--total_step,--total-step", demo.total_step, "total steps T")->check(CLI::PositiveNumber)->capture_default_str();
-    demo_cmd->add_option("--deltaT,--delta-t", demo.delta_t, "steps between mask steps")->check(CLI::PositiveNumber)->capture_default_str();
-    demo_cmd->add_option("--lr", demo.lr, "AdamW learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
-    demo_cmd->add_option("--orth_reg_weight,--orth-reg-weight", demo.orth_reg_weight, "gamma of Eq. 4")
-        ->check(CLI::NonNegativeNumber)->capture_default_str();
-    demo_cmd->add_option("--batch", demo.batch, "mini-batch rows")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-    demo_cmd->add_option("--print-every", demo.print_every, "steps between log lines")->check(CLI::PositiveNumber)->capture_default_str();
+    adalora::RunConfig train_cfg;
+    CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
+    adalora::add_train_options(train, train_cfg);
+
+    adalora::RunConfig compare_cfg;
+    compare_cfg.out.clear();
+    std::string compare_methods = "adalora,lora,lora-orth,svd-lora,prune-lora,svd-proj";
+    CLI::App *compare = app.add_subcommand("compare", "train every method on one task at one budget and print a table");
+    adalora::add_train_options(compare, compare_cfg);
+    compare->add_option("--methods", compare_methods, "comma list of methods")->capture_default_str();
+
+    adalora::ScheduleArgs sched;
+    CLI::App *schedule = app.add_subcommand("schedule", "print b(t) of Eq. 14, one 't b(t)' line per step");
+    schedule->add_option("--init-bgt,--init_bgt", sched.b0, "b(0)")->required();
+    schedule->add_option("--target-bgt,--target_bgt", sched.bT, "b(T)")->required();
+    schedule->add_option("--tinit", sched.tinit, "warm-up steps t_i")->required();
+    schedule->add_option("--tfinal", sched.tfinal, "final steps t_f")->required();
+    schedule->add_option("--total-step,--total_step", sched.total, "total steps T")->required();
+    schedule->add_option("--convention", sched.convention, "paper (t = 1..T) or peft (step = 0..T-1)")
+        ->capture_default_str();
 
     try {
-        app.parse(argc, argv);
+        // The subcommand decides which options a config file may set.
+        CLI::App *cmd = argc > 1 && std::string(argv[1]) == "compare" ? compare : train;
+        std::vector<std::string> args = expand_config(argc, argv, cmd);
+        std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+        app.parse(args);
     } catch (const CLI::ParseError &e) {
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
-    }
-    try {
-        if (*demo_cmd) return adalora::run_demo(demo);
-    } catch (const std::exception &e) {
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help
         std::fprintf(stderr, "adalora: %s\n", e.what());
         return 2;
+    } catch (const adalora::UsageError &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 2;
+    }
+    try {
+        if (*train) return adalora::cmd_train(train_cfg);
+        if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
+        if (*schedule) return adalora::cmd_schedule(sched);
+    } catch (const adalora::UsageError &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 2;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 1;
     }
     return 0;
 }

@@ -1,0 +1,209 @@
+// options.cpp: train options, config files and their validation.
+#include "options.h"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace adalora {
+
+const std::vector<std::string> kTasks = {"planted-linear", "planted-mlp"};
+const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj"};
+const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
+const std::vector<std::string> kSvdMethods = {"full", "qr"};
+
+namespace {
+
+std::string join(const std::vector<std::string> &v, const char *sep) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); i++) s += (i ? sep : "") + v[i];
+    return s;
+}
+
+std::string number_text(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+// One scalar of a config file as command-line text.
+std::string scalar_text(const toml::node &n, const std::string &key) {
+    if (auto s = n.value_exact<std::string>()) return *s;
+    if (auto i = n.value_exact<int64_t>()) return std::to_string(*i);
+    if (auto d = n.value_exact<double>()) return number_text(*d);
+    if (auto b = n.value_exact<bool>()) return *b ? "true" : "false";
+    throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
+}
+
+std::string scalar_text(const nlohmann::json &j, const std::string &key) {
+    if (j.is_string()) return j.get<std::string>();
+    if (j.is_number_integer()) return std::to_string(j.get<int64_t>());
+    if (j.is_number()) return number_text(j.get<double>());
+    if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
+    throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
+}
+
+void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string &key,
+              const std::string &value) {
+    const CLI::Option *opt = cmd->get_option_no_throw("--" + key);
+    if (!opt || key == "config")
+        throw UsageError("config: unknown key '" + key + "' (see 'adalora " + cmd->get_name() + " --help')");
+    tokens.push_back("--" + key + "=" + value);
+}
+
+std::vector<std::string> toml_tokens(const std::string &path, CLI::App *cmd) {
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error &e) {
+        const auto &where = e.source().begin;
+        throw UsageError("config " + path + ": TOML error at line " + std::to_string(where.line) +
+                         ", column " + std::to_string(where.column) + ": " + std::string(e.description()));
+    }
+    std::vector<std::string> tokens;
+    for (auto &&[k, node] : table) {
+        std::string key(k.str());
+        if (auto *arr = node.as_array()) {
+            std::vector<std::string> items;
+            for (auto &&item : *arr) items.push_back(scalar_text(item, key));
+            push_key(tokens, cmd, key, join(items, ","));
+        } else if (node.is_table()) {
+            throw UsageError("config " + path + ": key '" + key + "' is a table; keys are flat (allowed: the train options)");
+        } else {
+            push_key(tokens, cmd, key, scalar_text(node, key));
+        }
+    }
+    return tokens;
+}
+
+std::vector<std::string> json_tokens(const std::string &path, CLI::App *cmd) {
+    std::ifstream in(path);
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error &e) {
+        throw UsageError("config " + path + ": JSON error at byte " + std::to_string(e.byte) + ": not valid JSON");
+    }
+    if (!doc.is_object()) throw UsageError("config " + path + ": the top level must be an object");
+    std::vector<std::string> tokens;
+    for (auto &[key, value] : doc.items()) {
+        if (value.is_array()) {
+            std::vector<std::string> items;
+            for (auto &item : value) items.push_back(scalar_text(item, key));
+            push_key(tokens, cmd, key, join(items, ","));
+        } else if (value.is_object()) {
+            throw UsageError("config " + path + ": key '" + key + "' is an object; keys are flat (allowed: the train options)");
+        } else {
+            push_key(tokens, cmd, key, scalar_text(value, key));
+        }
+    }
+    return tokens;
+}
+
+bool ends_with(const std::string &s, const std::string &tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void require(bool ok, const std::string &message) {
+    if (!ok) throw UsageError(message);
+}
+
+void require_member(const std::string &value, const std::vector<std::string> &allowed, const char *option) {
+    for (const auto &a : allowed)
+        if (a == value) return;
+    throw UsageError(std::string(option) + " = '" + value + "': allowed values are " + join(allowed, ", "));
+}
+
+}  // namespace
+
+std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
+    std::ifstream probe(path);
+    if (!probe) throw UsageError("--config " + path + ": cannot read the file");
+    if (ends_with(path, ".toml")) return toml_tokens(path, cmd);
+    if (ends_with(path, ".json")) return json_tokens(path, cmd);
+    throw UsageError("--config " + path + ": unknown file type (allowed: .toml, .json)");
+}
+
+void add_train_options(CLI::App *cmd, RunConfig &c) {
+    // A flag given twice (config file, then command line) keeps the last value.
+    cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    cmd->add_option("--config", "TOML or JSON file with the same keys as these options; flags override it");
+    cmd->add_option("--task", c.task, "task: " + join(kTasks, ", "))->capture_default_str();
+    cmd->add_option("--method", c.method, "method: " + join(kMethods, ", "))->capture_default_str();
+    cmd->add_option("--seed", c.seed, "random seed of the task, the initialisation and the batches")->capture_default_str();
+    cmd->add_option("--out", c.out, "output directory (must not exist; written atomically)");
+    cmd->add_option("--init_r,--init-r", c.init_r, "initial rank r0 of every matrix")->capture_default_str();
+    cmd->add_option("--target_r,--target-r", c.target_r, "target average rank: b(T) = n * target_r")->capture_default_str();
+    cmd->add_option("--target-budget,--target_budget", c.target_budget, "b(T), the total kept triplets (0: n * target_r)")->capture_default_str();
+    cmd->add_option("--tinit", c.tinit, "warm-up steps t_i")->capture_default_str();
+    cmd->add_option("--tfinal", c.tfinal, "final fine-tuning steps t_f")->capture_default_str();
+    cmd->add_option("--deltaT,--delta-t", c.deltaT, "steps between two mask steps")->capture_default_str();
+    cmd->add_option("--total_step,--total-step", c.total_step, "total steps T")->capture_default_str();
+    cmd->add_option("--beta1", c.beta1, "EMA rate of the sensitivity (Eq. 11)")->capture_default_str();
+    cmd->add_option("--beta2", c.beta2, "EMA rate of the uncertainty (Eq. 12)")->capture_default_str();
+    cmd->add_option("--orth_reg_weight,--orth-reg-weight", c.orth_reg_weight, "gamma of Eq. 4")->capture_default_str();
+    cmd->add_option("--lora_alpha,--lora-alpha", c.lora_alpha, "alpha: scale s = alpha / r0")->capture_default_str();
+    cmd->add_option("--lora_r,--lora-r", c.lora_r, "rank of lora, lora-orth and svd-lora (0: target_r)")->capture_default_str();
+    cmd->add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
+    cmd->add_option("--weight_decay,--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
+    cmd->add_option("--clip", c.clip, "global gradient-norm bound (0: off)")->capture_default_str();
+    cmd->add_option("--batch", c.batch, "mini-batch rows")->capture_default_str();
+    cmd->add_option("--importance", c.importance, "triplet score: " + join(kImportance, ", "))->capture_default_str();
+    cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
+    cmd->add_option("--svd", c.svd, "svd-proj's exact SVD: " + join(kSvdMethods, ", "))->capture_default_str();
+    cmd->add_option("--log-every,--log_every", c.log_every, "steps between metrics.csv rows")->capture_default_str();
+    cmd->add_option("--width", c.task_opt.width, "task width d")->capture_default_str();
+    cmd->add_option("--layers", c.task_opt.layers, "task layers L")->capture_default_str();
+    cmd->add_option("--planted-ranks,--planted_ranks", c.task_opt.planted_ranks,
+                    "comma list of planted ranks, one per module (default: drawn from the seed)");
+    cmd->add_option("--noise", c.task_opt.noise, "std of the training targets' noise")->capture_default_str();
+    cmd->add_option("--train-rows,--train_rows", c.task_opt.train_rows, "training rows")->capture_default_str();
+    cmd->add_option("--test-rows,--test_rows", c.task_opt.test_rows, "test rows")->capture_default_str();
+}
+
+void validate(const RunConfig &c) {
+    require_member(c.task, kTasks, "--task");
+    require_member(c.method, kMethods, "--method");
+    require_member(c.importance, kImportance, "--importance");
+    require_member(c.svd, kSvdMethods, "--svd");
+    require(!c.out.empty(), "--out is required: the directory to write the run into");
+    require(c.init_r >= 1, "--init_r = " + std::to_string(c.init_r) + ": must be >= 1");
+    require(c.target_r >= 0 && c.target_r <= c.init_r,
+            "--target_r = " + std::to_string(c.target_r) + ": allowed 0..init_r = " + std::to_string(c.init_r));
+    require(c.target_budget >= 0, "--target-budget = " + std::to_string(c.target_budget) + ": must be >= 0 (0: n * target_r)");
+    require(c.lora_r >= 0, "--lora_r = " + std::to_string(c.lora_r) + ": must be >= 0 (0: target_r)");
+    require((c.method != "lora" && c.method != "lora-orth" && c.method != "svd-lora") || c.lora_r > 0 ||
+                c.target_r > 0 || c.target_budget > 0,
+            "--lora_r = 0 and --target_r = 0: a fixed-rank method needs a rank >= 1");
+    require(c.total_step >= 1, "--total_step = " + std::to_string(c.total_step) + ": must be >= 1");
+    require(c.tinit >= 0, "--tinit = " + std::to_string(c.tinit) + ": must be >= 0");
+    require(c.tfinal >= 0, "--tfinal = " + std::to_string(c.tfinal) + ": must be >= 0");
+    require(c.tinit + c.tfinal < c.total_step,
+            "--tinit + --tfinal = " + std::to_string(c.tinit + c.tfinal) + ": must be < --total_step = " +
+                std::to_string(c.total_step));
+    require(c.deltaT >= 1, "--deltaT = " + std::to_string(c.deltaT) + ": must be >= 1");
+    require(c.beta1 > 0 && c.beta1 < 1, "--beta1 = " + number_text(c.beta1) + ": allowed 0 < beta1 < 1");
+    require(c.beta2 > 0 && c.beta2 < 1, "--beta2 = " + number_text(c.beta2) + ": allowed 0 < beta2 < 1");
+    require(std::isfinite(c.orth_reg_weight) && c.orth_reg_weight >= 0,
+            "--orth_reg_weight = " + number_text(c.orth_reg_weight) + ": must be finite and >= 0");
+    require(std::isfinite(c.lora_alpha) && c.lora_alpha > 0, "--lora_alpha = " + number_text(c.lora_alpha) + ": must be finite and > 0");
+    require(std::isfinite(c.lr) && c.lr > 0, "--lr = " + number_text(c.lr) + ": must be finite and > 0");
+    require(std::isfinite(c.weight_decay) && c.weight_decay >= 0,
+            "--weight_decay = " + number_text(c.weight_decay) + ": must be finite and >= 0");
+    require(std::isfinite(c.clip) && c.clip >= 0, "--clip = " + number_text(c.clip) + ": must be finite and >= 0 (0: off)");
+    require(c.batch >= 1 && c.batch <= 65536, "--batch = " + std::to_string(c.batch) + ": allowed 1..65536");
+    require(c.log_every >= 1, "--log-every = " + std::to_string(c.log_every) + ": must be >= 1");
+    require(c.task_opt.width >= 1 && c.task_opt.width <= 8192, "--width = " + std::to_string(c.task_opt.width) + ": allowed 1..8192");
+    require(c.task_opt.layers >= 1 && c.task_opt.layers <= 64, "--layers = " + std::to_string(c.task_opt.layers) + ": allowed 1..64");
+    require(std::isfinite(c.task_opt.noise) && c.task_opt.noise >= 0, "--noise = " + number_text(c.task_opt.noise) + ": must be finite and >= 0");
+    require(c.task_opt.train_rows >= 1, "--train-rows = " + std::to_string(c.task_opt.train_rows) + ": must be >= 1");
+    require(c.task_opt.test_rows >= 1, "--test-rows = " + std::to_string(c.task_opt.test_rows) + ": must be >= 1");
+    require(c.importance != "magnitude" || c.method == "adalora",
+            "--importance = magnitude: only for --method adalora (the other methods have no lambda)");
+}
+
+}  // namespace adalora

@@ -1,0 +1,66 @@
+// options.h: everything `adalora train` can be told, from flags or a config
+// file (TOML or JSON, same keys), and the checks that run before anything is
+// written. Hyper-parameters use PEFT's AdaLoraConfig names; dashed spellings
+// are accepted too.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace CLI { class App; }
+
+namespace adalora {
+
+// A bad argument, option, value or file: main prints the one-line message and
+// exits with code 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct TaskOptions {
+    int width = 64;           // d of planted-linear, hidden width of planted-mlp
+    int layers = 4;           // L
+    std::string planted_ranks;// comma list, one per module; empty = drawn from the seed
+    double noise = 0.0;       // std of the training targets' output noise
+    int train_rows = 1024, test_rows = 1024;
+};
+
+struct RunConfig {
+    std::string task = "planted-linear";
+    std::string method = "adalora";
+    uint64_t seed = 0;
+    std::string out;
+    // AdaLoraConfig names
+    int init_r = 8, target_r = 2;
+    long target_budget = 0;   // b(T); 0: n * target_r
+    long tinit = 200, tfinal = 600, deltaT = 10, total_step = 2000;
+    double beta1 = 0.85, beta2 = 0.85, orth_reg_weight = 0.1, lora_alpha = 8.0;
+    // baselines and training
+    int lora_r = 0;           // 0: target_r
+    double lr = 5e-3, weight_decay = 0.0, clip = 0.0;
+    int batch = 32;
+    std::string importance = "sens-unc";
+    bool no_prune = false;
+    std::string svd = "qr";
+    long log_every = 10;
+    TaskOptions task_opt;
+};
+
+extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods;
+
+// Registers the train options on `cmd`, bound to `cfg`.
+void add_train_options(CLI::App *cmd, RunConfig &cfg);
+
+// Reads a TOML (.toml) or JSON (.json) config file into command-line tokens
+// ("--key", "value"), refusing keys that `cmd` does not know. Flags placed
+// after these tokens override them.
+std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd);
+
+// The checks of PEFT and more: target_r <= init_r, deltaT >= 1,
+// tinit + tfinal < total_step, 0 < beta < 1, ... Throws UsageError naming the
+// option and its allowed values.
+void validate(const RunConfig &cfg);
+
+}  // namespace adalora

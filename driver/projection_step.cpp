@@ -1,0 +1,39 @@
+// projection_step.cpp: svd-proj's allocation, timed by the schedule.
+#include "projection_step.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace adalora {
+
+namespace {
+void check(ada_status st, const char *what) {
+    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
+}
+}  // namespace
+
+ProjectionStep::ProjectionStep(ada_model *m, ada_trainer *tr, bool full_svd)
+    : model_(m), trainer_(tr), method_(full_svd ? REF_SVD_FULL : REF_SVD_QR) {
+    check(ref_projection_create(&projection_, m), "svd-proj workspace");
+}
+
+ProjectionStep::~ProjectionStep() { ref_projection_free(projection_); }
+
+ProjectionStep::Result ProjectionStep::maybe_project() {
+    const ada_schedule &sched = trainer_->config.schedule;
+    long t = ada_schedule_step_number(trainer_->completed, sched.convention);
+    Result r;
+    ada_phase phase;
+    ada_mask_action action;
+    check(ada_budget_at(&r.budget, &phase, t, &sched), "schedule");
+    check(ada_mask_action_at(&action, t, &sched), "schedule");
+    // Keeping every component changes nothing but the factorisation: skip it.
+    if (action != ADA_ACTION_MASK || r.budget >= model_->n_triplets) return r;
+    ref_projection_info info;
+    check(ref_svd_project(projection_, model_, trainer_, r.budget, method_, &info), "svd-proj");
+    r.projected = true;
+    r.threshold = info.threshold;
+    return r;
+}
+
+}  // namespace adalora

@@ -1,0 +1,275 @@
+// run.cpp: the training loop shared by every method, and the run's files.
+#include "run.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "methods.h"
+#include "projection_step.h"
+#include "tasks.h"
+
+extern "C" {
+#include "rng.h"
+#include "trainer.h"
+}
+
+namespace adalora {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void check(ada_status st, const char *what) {
+    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
+}
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string fmt(double v) {
+    if (std::isnan(v)) return "nan";
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+
+// Mini-batches: the same row indices in every chain, drawn with replacement.
+struct BatchSampler {
+    const Split &split;
+    ada_rng rng;
+    std::vector<std::vector<real>> x, y;
+    std::vector<const real *> xs, ys;
+    ada_batch batch{};
+
+    BatchSampler(const Split &s, int rows, uint64_t seed) : split(s) {
+        ada_rng_seed(&rng, seed);
+        for (const auto &c : s.chains) {
+            x.emplace_back((size_t)rows * c.d_in);
+            y.emplace_back((size_t)rows * c.d_out);
+        }
+        for (size_t c = 0; c < x.size(); c++) {
+            xs.push_back(x[c].data());
+            ys.push_back(y[c].data());
+        }
+        batch = {rows, xs.data(), ys.data(), nullptr};
+    }
+
+    const ada_batch &next() {
+        for (int b = 0; b < batch.n; b++) {
+            size_t row = (size_t)ada_rng_below(&rng, (uint64_t)split.rows);
+            for (size_t c = 0; c < x.size(); c++) {
+                const ChainData &d = split.chains[c];
+                std::copy_n(&d.x[row * d.d_in], d.d_in, &x[c][(size_t)b * d.d_in]);
+                std::copy_n(&d.y[row * d.d_out], d.d_out, &y[c][(size_t)b * d.d_out]);
+            }
+        }
+        return batch;
+    }
+};
+
+std::string ranks_text(const ada_model *m) {
+    std::string s;
+    for (int k = 0; k < m->n_modules; k++) s += (k ? " " : "") + std::to_string(ada_model_kept_rank(m, k));
+    return s;
+}
+
+nlohmann::json ranks_by_module(const ada_model *m, const std::vector<int> &values) {
+    nlohmann::json j = nlohmann::json::object();
+    for (int k = 0; k < m->n_modules; k++) j[m->modules[k].name] = values[k];
+    return j;
+}
+
+void append_ranks(std::string &csv, long step, const ada_model *m) {
+    for (int k = 0; k < m->n_modules; k++)
+        csv += std::to_string(step) + "," + m->modules[k].name + "," + std::to_string(ada_model_kept_rank(m, k)) + "\n";
+}
+
+struct Logger {
+    LogMode mode;
+    long total;
+    Clock::time_point t0 = Clock::now();
+    double last_print = -1;
+
+    void step(const ada_step_info &info, const ada_model *m) {
+        if (mode == LogMode::quiet) return;
+        double now = seconds_since(t0);
+        if (mode == LogMode::progress) {
+            if (now - last_print < 0.2 && info.step != total) return;
+            last_print = now;
+            double eta = now / info.step * (total - info.step);
+            std::fprintf(stderr, "\r[%ld/%ld] loss %.5g  b(t) %ld  kept %ld  ETA %.1fs   ", info.step, total,
+                         info.loss, info.budget, info.kept, eta);
+            if (info.step == total) std::fprintf(stderr, "\n");
+            return;
+        }
+        long every = std::max(1L, total / 10);
+        if (info.step == 1 || info.step % every == 0 || info.step == total)
+            std::fprintf(stderr, "step %6ld/%ld  loss %.6g  task %.6g  b(t) %ld  kept ranks %s\n", info.step, total,
+                         info.loss, info.task_loss, info.budget, ranks_text(m).c_str());
+    }
+};
+
+}  // namespace
+
+nlohmann::json config_json(const RunConfig &c) {
+    return {{"task", c.task}, {"method", c.method}, {"seed", c.seed},
+            {"init_r", c.init_r}, {"target_r", c.target_r}, {"target_budget", c.target_budget},
+            {"tinit", c.tinit}, {"tfinal", c.tfinal}, {"deltaT", c.deltaT}, {"total_step", c.total_step},
+            {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
+            {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
+            {"clip", c.clip}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune},
+            {"svd", c.svd}, {"log_every", c.log_every}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
+            {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
+            {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows}};
+}
+
+RunOutput train_run(const RunConfig &cfg, LogMode log) {
+    Task task = make_task(cfg);
+    MethodSetup setup = setup_method(cfg, task);
+    ada_model *model = nullptr;
+    check(ada_model_create(&model, &setup.model), "model");
+    std::unique_ptr<ada_model, void (*)(ada_model *)> model_owner(model, ada_model_free);
+    ada_trainer *tr = nullptr;
+    check(ada_trainer_create(&tr, model, &setup.train), "trainer");
+    std::unique_ptr<ada_trainer, void (*)(ada_trainer *)> trainer_owner(tr, ada_trainer_free);
+    std::unique_ptr<ProjectionStep> projection;
+    if (setup.svd_proj) projection = std::make_unique<ProjectionStep>(model, tr, cfg.svd == "full");
+
+    RunOutput out;
+    out.metrics_csv = "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds\n";
+    out.ranks_csv = "step,module,kept_rank\n";
+    append_ranks(out.ranks_csv, 0, model);
+    const size_t params_initial = ada_model_param_count(model, 0);
+
+    BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
+    Logger logger{log, cfg.total_step};
+    double ms[ADA_TIME_COUNT] = {0}, svd_ms = 0;
+    ada_step_info info{};
+    const auto t0 = Clock::now();
+    for (long t = 1; t <= cfg.total_step; t++) {
+        check(ada_trainer_gradients(tr, &sampler.next(), &info), "gradients");
+        check(ada_trainer_update(tr, &info), "update");
+        ProjectionStep::Result proj;
+        if (projection) {
+            auto p0 = Clock::now();
+            proj = projection->maybe_project();
+            svd_ms += seconds_since(p0) * 1e3;
+        }
+        check(ada_trainer_allocate(tr, &info), "allocate");
+        if (projection) {  // svd-proj allocates outside the trainer
+            info.budget = proj.budget;
+            info.threshold = proj.threshold;
+            info.action = proj.projected ? ADA_ACTION_MASK : ADA_ACTION_NONE;
+        }
+        for (int p = 0; p < ADA_TIME_COUNT; p++) ms[p] += info.ms[p];
+        if (info.action == ADA_ACTION_MASK) append_ranks(out.ranks_csv, t, model);
+        if (t % cfg.log_every == 0 || t == cfg.total_step || t == 1)
+            out.metrics_csv += std::to_string(t) + "," + fmt(info.loss) + "," + fmt(info.task_loss) + "," +
+                               fmt(info.orth_raw) + "," + std::to_string(info.budget) + "," +
+                               std::to_string(info.kept) + "," + fmt(info.threshold) + "," + fmt(cfg.lr) + "," +
+                               fmt(seconds_since(t0)) + "\n";
+        logger.step(info, model);
+    }
+    const double train_seconds = seconds_since(t0);
+
+    std::vector<int> kept(model->n_modules);
+    nlohmann::json pattern = nlohmann::json::object();
+    for (int k = 0; k < model->n_modules; k++) {
+        kept[k] = ada_model_kept_rank(model, k);
+        std::vector<bool> flags(model->keep + (size_t)k * model->config.r0,
+                                model->keep + (size_t)(k + 1) * model->config.r0);
+        pattern[model->modules[k].name] = flags;
+    }
+    out.rank_pattern = pattern;
+
+    nlohmann::json s;
+    s["method"] = cfg.method;
+    s["task"] = cfg.task;
+    s["seed"] = cfg.seed;
+    s["config"] = config_json(cfg);
+    s["precision"] = ADA_PRECISION_NAME;
+    s["final_train_loss"] = split_loss(model, task.train);
+    s["final_test_loss"] = split_loss(model, task.test);
+    s["kept_rank"] = ranks_by_module(model, kept);
+    s["planted_rank"] = ranks_by_module(model, task.planted_rank);
+    s["target_budget"] = setup.target_budget;
+    if (task.has_oracle()) {
+        // One oracle for every method: the asked b(T), at most init_r per module.
+        Oracle oracle = oracle_allocation(task, requested_budget(cfg, model->n_modules), cfg.init_r);
+        double expected = expected_loss(task, model);
+        long alloc_error = 0;
+        int exact = 0;
+        for (int k = 0; k < model->n_modules; k++) {
+            alloc_error += std::labs((long)kept[k] - oracle.rank[k]);
+            exact += kept[k] == oracle.rank[k];
+        }
+        s["expected_test_loss"] = expected;
+        s["oracle_test_loss"] = oracle.loss;
+        s["gap_to_oracle"] = expected - oracle.loss;
+        s["oracle_rank"] = ranks_by_module(model, oracle.rank);
+        s["allocation_error"] = alloc_error;
+        s["modules_matching_oracle"] = exact;
+    } else {
+        s["oracle_test_loss"] = nullptr;
+        s["oracle_rank"] = nullptr;
+    }
+    s["trainable_params_initial"] = params_initial;
+    s["trainable_params_final"] = ada_model_param_count(model, 1);
+    s["steps"] = cfg.total_step;
+    s["ms_per_step"] = train_seconds * 1e3 / cfg.total_step;
+    s["time_ms"] = {{"forward", ms[ADA_TIME_FORWARD]},     {"backward", ms[ADA_TIME_BACKWARD]},
+                    {"optimizer", ms[ADA_TIME_OPTIMIZER]}, {"importance", ms[ADA_TIME_IMPORTANCE]},
+                    {"allocation", ms[ADA_TIME_ALLOCATION]}, {"svd", svd_ms}};
+    out.summary = s;
+    return out;
+}
+
+void check_output_dir(const std::string &dir) {
+    fs::path p(dir);
+    std::error_code ec;
+    if (fs::exists(p, ec)) throw UsageError("--out " + dir + ": already exists (choose a new directory)");
+    fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent, ec)) throw UsageError("--out " + dir + ": parent directory " + parent.string() + " does not exist");
+    if (access(parent.c_str(), W_OK) != 0) throw UsageError("--out " + dir + ": parent directory " + parent.string() + " is not writable");
+}
+
+namespace {
+void write_file(const fs::path &path, const std::string &text) {
+    std::ofstream f(path, std::ios::binary);
+    f << text;
+    f.flush();
+    if (!f) throw std::runtime_error("cannot write " + path.string());
+}
+}  // namespace
+
+void write_run(const std::string &dir, const RunOutput &out) {
+    check_output_dir(dir);
+    fs::path final_dir(dir);
+    fs::path tmp = final_dir;
+    tmp += ".tmp-" + std::to_string(getpid());
+    fs::remove_all(tmp);
+    try {
+        fs::create_directory(tmp);
+        write_file(tmp / "metrics.csv", out.metrics_csv);
+        write_file(tmp / "ranks.csv", out.ranks_csv);
+        write_file(tmp / "rank_pattern.json", out.rank_pattern.dump() + "\n");
+        write_file(tmp / "summary.json", out.summary.dump(2) + "\n");
+        fs::rename(tmp, final_dir);
+    } catch (...) {
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+}
+
+}  // namespace adalora

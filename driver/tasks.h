@@ -1,0 +1,69 @@
+// tasks.h: the tasks, generated from the seed with no files.
+//
+// planted-linear  n independent linear modules shaped like a transformer's:
+//   L layers x {q, k, v, o, f1, f2} at width d (q, k, v, o: d x d; f1: 4d x d;
+//   f2: d x 4d), each its own chain. The teacher is W0_k + Δ*_k with
+//   Δ*_k = U_k diag(σ_k) V_kᵀ of planted rank r*_k (U, V orthonormal, so σ_k
+//   is its exact spectrum). Inputs are white, so the expected loss of a
+//   student is Σ_k ||Δ*_k − ΔW_k||²_F and the best loss at a total budget b
+//   with at most r0 components per module is known (Eckart–Young): keep the b
+//   globally largest σ's, at most r0 per module.
+// planted-mlp  an L-layer GELU MLP teacher, the student's base plus a planted
+//   low-rank Δ*_k per layer; no closed form.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "options.h"
+
+extern "C" {
+#include "model.h"
+}
+
+namespace adalora {
+
+// The inputs and targets of one chain, row-major; every chain of a split has
+// the same number of rows.
+struct ChainData {
+    int d_in = 0, d_out = 0;
+    std::vector<real> x, y;
+};
+
+struct Split {
+    int rows = 0;
+    std::vector<ChainData> chains;
+};
+
+struct Task {
+    std::string name;
+    std::vector<std::string> module_names;
+    std::vector<ada_module_spec> specs;   // name pointers: call bind_names() after copying
+    ada_loss_kind loss = ADA_LOSS_SSE;
+    std::vector<int> planted_rank;
+    Split train, test;
+    // planted-linear: Δ*_k (d_out x d_in) and its exact spectrum, descending.
+    std::vector<std::vector<real>> planted_delta;
+    std::vector<std::vector<double>> planted_sigma;
+    bool has_oracle() const { return !planted_sigma.empty(); }
+    void bind_names();
+};
+
+struct Oracle {
+    double loss = 0;        // expected loss of the best allocation
+    std::vector<int> rank;  // components kept per module
+};
+
+// Builds the task named cfg.task. Throws UsageError for bad task options.
+Task make_task(const RunConfig &cfg);
+
+// Eckart–Young: the b globally largest planted σ's, at most r0 per module.
+Oracle oracle_allocation(const Task &task, long budget, int r0);
+
+// planted-linear: Σ_k ||Δ*_k − ΔW_k||²_F, the student's exact expected loss.
+double expected_loss(const Task &task, const ada_model *m);
+
+// Mean task loss of a model over a split, max_batch rows at a time.
+double split_loss(ada_model *m, const Split &split);
+
+}  // namespace adalora
