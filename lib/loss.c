@@ -13,6 +13,8 @@ ada_status ada_squared_error_loss(double *loss, real *dY, const real *Y, const r
         return ada_fail(ADA_ERR_RANGE, "%s: kind = %d, allowed: 0 (mse), 1 (sse)", fn, (int)kind);
     if (!ada_matrix_finite(T, n, d, ld))
         return ada_fail(ADA_ERR_NONFINITE, "%s: targets hold NaN or Inf", fn);
+    if (!ada_matrix_finite(Y, n, d, ld))
+        return ada_fail(ADA_ERR_NONFINITE, "%s: predictions hold NaN or Inf", fn);
     double norm = kind == ADA_LOSS_MSE ? (double)n * d : (double)n;
     double sum = 0;
     for (int b = 0; b < n; b++)
@@ -35,6 +37,8 @@ ada_status ada_cross_entropy_loss(double *loss, real *dY, const real *Y,
         if (labels[b] < 0 || labels[b] >= d)
             return ada_fail(ADA_ERR_RANGE, "%s: label %d of row %d, allowed: 0..%d", fn,
                             labels[b], b, d - 1);
+    if (!ada_matrix_finite(Y, n, d, ld))
+        return ada_fail(ADA_ERR_NONFINITE, "%s: predictions hold NaN or Inf", fn);
     double total = 0;
     for (int b = 0; b < n; b++) {
         const real *y = Y + (size_t)b * ld;

@@ -33,11 +33,12 @@ static ada_status check_module(const ada_module_spec *s, int k, const ada_module
         return ada_fail(ADA_ERR_RANGE,
                         "%s: module %d activation = %d, allowed: 0 identity, 1 relu, 2 gelu, 3 tanh",
                         fn, k, (int)s->act);
-    int expected_chain = prev ? prev->chain : 0;
-    if (s->chain != expected_chain && s->chain != expected_chain + 1)
+    if (!prev && s->chain != 0)
+        return ada_fail(ADA_ERR_RANGE, "%s: module 0 chain = %d, must be 0 (chains are numbered "
+                        "in module order)", fn, s->chain);
+    if (prev && s->chain != prev->chain && s->chain != prev->chain + 1)
         return ada_fail(ADA_ERR_RANGE, "%s: module %d chain = %d, allowed: %d or %d (chains are "
-                        "numbered in module order)", fn, k, s->chain, expected_chain,
-                        expected_chain + 1);
+                        "numbered in module order)", fn, k, s->chain, prev->chain, prev->chain + 1);
     if (prev && s->chain == prev->chain && s->d_in != prev->d_out)
         return ada_fail(ADA_ERR_DIM, "%s: module %d d_in = %d, must equal module %d d_out = %d",
                         fn, k, s->d_in, k - 1, prev->d_out);
@@ -252,6 +253,17 @@ static ada_status check_batch(const ada_model *m, const ada_batch *b, int need_t
             if (m->config.loss == ADA_LOSS_CROSS_ENTROPY ? (!b->labels || !b->labels[c])
                                                          : (!b->y || !b->y[c]))
                 return ada_fail(ADA_ERR_NULL, "%s: targets of chain %d are NULL", fn, c);
+            /* Checked here, before any activation is written, so a refused batch
+             * leaves the last forward intact for the backward. */
+            if (m->config.loss == ADA_LOSS_CROSS_ENTROPY) {
+                for (int i = 0; i < b->n; i++)
+                    if (b->labels[c][i] < 0 || b->labels[c][i] >= mod->d_out)
+                        return ada_fail(ADA_ERR_RANGE, "%s: label %d of row %d of chain %d, "
+                                        "allowed: 0..%d", fn, b->labels[c][i], i, c,
+                                        mod->d_out - 1);
+            } else if (!ada_all_finite(b->y[c], (size_t)b->n * mod->d_out)) {
+                return ada_fail(ADA_ERR_NONFINITE, "%s: targets of chain %d hold NaN or Inf", fn, c);
+            }
         }
     }
     return ADA_OK;

@@ -70,8 +70,10 @@ ada_status ada_sgd_update(real *w, const real *g, size_t n, const ada_optimizer_
 ada_status ada_clip_grad_norm(double *total_norm, real *g, size_t n, double max_norm) {
     static const char fn[] = "ada_clip_grad_norm";
     ADA_REQUIRE_PTR(total_norm, fn); ADA_REQUIRE_PTR(g, fn);
-    if (!(max_norm > 0) || !isfinite(max_norm))
-        return ada_fail(ADA_ERR_RANGE, "%s: max_norm = %g, must be finite and > 0", fn, max_norm);
+    if (!isfinite(max_norm))
+        return ada_fail(ADA_ERR_NONFINITE, "%s: max_norm is %g", fn, max_norm);
+    if (!(max_norm > 0))
+        return ada_fail(ADA_ERR_RANGE, "%s: max_norm = %g, must be > 0", fn, max_norm);
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += (double)g[i] * g[i];
     double norm = sqrt(sum);

@@ -34,7 +34,9 @@ static ada_status check_config(const ada_train_config *c, const ada_model *m, do
     static const char fn[] = "ada_trainer_create";
     ada_status st = ada_optimizer_check(&c->opt);
     if (st) return st;
-    if (!isfinite(c->clip) || c->clip < 0)
+    if (!isfinite(c->clip))
+        return ada_fail(ADA_ERR_NONFINITE, "%s: clip is %g", fn, c->clip);
+    if (c->clip < 0)
         return ada_fail(ADA_ERR_RANGE, "%s: clip = %g, allowed: 0 (off) or a finite value > 0", fn,
                         c->clip);
     if ((st = ada_orth_term_weight(orth_weight, c->gamma, c->orth_reduce, 2 * m->n_modules)))
