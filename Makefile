@@ -103,7 +103,7 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@rm -rf build/run && mkdir -p build/run
-	build/adalora train --task planted-mlp --method adalora --out build/run/adalora-mlp
+	build/adalora train --task planted-mlp --method adalora --log lines --out build/run/adalora-mlp
 	build/adalora compare --out build/run/compare
 
 # Both precisions: the gradient checks run in double, everything in both.

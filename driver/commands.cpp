@@ -19,7 +19,12 @@ namespace adalora {
 int cmd_train(const RunConfig &cfg) {
     validate(cfg);
     check_output_dir(cfg.out);
-    RunOutput out = train_run(cfg, isatty(2) ? LogMode::progress : LogMode::lines);
+    LogMode mode = cfg.log == "lines" ? LogMode::lines
+                   : cfg.log == "progress" ? LogMode::progress
+                   : cfg.log == "quiet"    ? LogMode::quiet
+                   : isatty(2)             ? LogMode::progress
+                                           : LogMode::lines;
+    RunOutput out = train_run(cfg, mode);
     write_run(cfg.out, out);
     const auto &s = out.summary;
     std::printf("%s on %s: final test loss %.6g", cfg.method.c_str(), cfg.task.c_str(),

@@ -15,6 +15,7 @@ const std::vector<std::string> kTasks = {"planted-linear", "planted-mlp"};
 const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj"};
 const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
 const std::vector<std::string> kSvdMethods = {"full", "qr"};
+const std::vector<std::string> kLogModes = {"auto", "lines", "progress", "quiet"};
 
 namespace {
 
@@ -156,6 +157,7 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
     cmd->add_option("--svd", c.svd, "svd-proj's exact SVD: " + join(kSvdMethods, ", "))->capture_default_str();
     cmd->add_option("--log-every,--log_every", c.log_every, "steps between metrics.csv rows")->capture_default_str();
+    cmd->add_option("--log", c.log, "stderr log: " + join(kLogModes, ", "))->capture_default_str();
     cmd->add_option("--width", c.task_opt.width, "task width d")->capture_default_str();
     cmd->add_option("--layers", c.task_opt.layers, "task layers L")->capture_default_str();
     cmd->add_option("--planted-ranks,--planted_ranks", c.task_opt.planted_ranks,
@@ -170,6 +172,7 @@ void validate(const RunConfig &c) {
     require_member(c.method, kMethods, "--method");
     require_member(c.importance, kImportance, "--importance");
     require_member(c.svd, kSvdMethods, "--svd");
+    require_member(c.log, kLogModes, "--log");
     require(!c.out.empty(), "--out is required: the directory to write the run into");
     require(c.init_r >= 1, "--init_r = " + std::to_string(c.init_r) + ": must be >= 1");
     require(c.target_r >= 0 && c.target_r <= c.init_r,

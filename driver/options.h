@@ -45,10 +45,11 @@ struct RunConfig {
     bool no_prune = false;
     std::string svd = "qr";
     long log_every = 10;
+    std::string log = "auto";  // auto: a progress line on a terminal, plain lines otherwise
     TaskOptions task_opt;
 };
 
-extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods;
+extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods, kLogModes;
 
 // Registers the train options on `cmd`, bound to `cfg`.
 void add_train_options(CLI::App *cmd, RunConfig &cfg);

@@ -128,7 +128,7 @@ nlohmann::json config_json(const RunConfig &c) {
             {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
             {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
             {"clip", c.clip}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune},
-            {"svd", c.svd}, {"log_every", c.log_every}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
+            {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
             {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
             {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows}};
 }
