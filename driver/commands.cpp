@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -44,9 +45,12 @@ int cmd_compare(const RunConfig &base, const std::string &methods) {
     for (std::string m; std::getline(ss, m, ',');) list.push_back(m);
     RunConfig probe = base;
     if (probe.out.empty()) probe.out = "-";  // compare writes only when --out is given
-    for (const auto &m : list) {
-        probe.method = m;
+    if (list.empty()) throw UsageError("--methods is empty: allowed values are comma lists of " + std::string("adalora, lora, lora-orth, svd-lora, prune-lora, svd-proj"));
+    for (size_t i = 0; i < list.size(); i++) {
+        probe.method = list[i];
         validate(probe);
+        if (std::find(list.begin(), list.begin() + i, list[i]) != list.begin() + i)
+            throw UsageError("--methods: '" + list[i] + "' is listed twice");
     }
     if (!base.out.empty()) check_output_dir(base.out);
     std::vector<RunOutput> runs;
@@ -78,7 +82,22 @@ int cmd_compare(const RunConfig &base, const std::string &methods) {
     if (!runs.empty() && !runs[0].summary["oracle_test_loss"].is_null())
         std::printf("%-11s %10s %12.5g %12s\n", "oracle", "-", runs[0].summary["oracle_test_loss"].get<double>(), "0");
     if (!base.out.empty()) {
-        for (size_t i = 0; i < runs.size(); i++) write_run(base.out + "/" + list[i], runs[i]);
+        // DIR/<method> for every method, written into DIR.tmp-PID (write_run
+        // needs an existing parent) and renamed to DIR, so a failure leaves nothing.
+        std::string dir = base.out;
+        while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+        const std::string tmp = dir + ".tmp-" + std::to_string(getpid());
+        std::filesystem::remove_all(tmp);
+        try {
+            std::filesystem::create_directory(tmp);
+            for (size_t i = 0; i < runs.size(); i++) write_run(tmp + "/" + list[i], runs[i]);
+            check_output_dir(dir);
+            std::filesystem::rename(tmp, dir);
+        } catch (...) {
+            std::error_code ec;
+            std::filesystem::remove_all(tmp, ec);
+            throw;
+        }
     }
     return 0;
 }

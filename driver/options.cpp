@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -51,7 +52,7 @@ std::string scalar_text(const nlohmann::json &j, const std::string &key) {
 void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string &key,
               const std::string &value) {
     const CLI::Option *opt = cmd->get_option_no_throw("--" + key);
-    if (!opt || key == "config")
+    if (!opt || key == "config" || key == "help")
         throw UsageError("config: unknown key '" + key + "' (see 'adalora " + cmd->get_name() + " --help')");
     tokens.push_back("--" + key + "=" + value);
 }
@@ -123,7 +124,9 @@ void require_member(const std::string &value, const std::vector<std::string> &al
 
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
     std::ifstream probe(path);
-    if (!probe) throw UsageError("--config " + path + ": cannot read the file");
+    std::error_code ec;  // a directory opens but cannot be read
+    if (!probe || !std::filesystem::is_regular_file(path, ec))
+        throw UsageError("--config " + path + ": cannot read the file");
     if (ends_with(path, ".toml")) return toml_tokens(path, cmd);
     if (ends_with(path, ".json")) return json_tokens(path, cmd);
     throw UsageError("--config " + path + ": unknown file type (allowed: .toml, .json)");
@@ -135,7 +138,11 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--config", "TOML or JSON file with the same keys as these options; flags override it");
     cmd->add_option("--task", c.task, "task: " + join(kTasks, ", "))->capture_default_str();
     cmd->add_option("--method", c.method, "method: " + join(kMethods, ", "))->capture_default_str();
-    cmd->add_option("--seed", c.seed, "random seed of the task, the initialisation and the batches")->capture_default_str();
+    cmd->add_option("--seed", c.seed, "random seed of the task, the initialisation and the batches")
+        ->check(CLI::Validator(
+            [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
+            "UINT64"))
+        ->capture_default_str();
     cmd->add_option("--out", c.out, "output directory (must not exist; written atomically)");
     cmd->add_option("--init_r,--init-r", c.init_r, "initial rank r0 of every matrix")->capture_default_str();
     cmd->add_option("--target_r,--target-r", c.target_r, "target average rank: b(T) = n * target_r")->capture_default_str();

@@ -234,8 +234,16 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     return out;
 }
 
+namespace {
+// "runs/x/" names the directory runs/x.
+std::string without_trailing_slash(std::string dir) {
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir;
+}
+}  // namespace
+
 void check_output_dir(const std::string &dir) {
-    fs::path p(dir);
+    fs::path p(without_trailing_slash(dir));
     std::error_code ec;
     if (fs::exists(p, ec)) throw UsageError("--out " + dir + ": already exists (choose a new directory)");
     fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
@@ -254,7 +262,7 @@ void write_file(const fs::path &path, const std::string &text) {
 
 void write_run(const std::string &dir, const RunOutput &out) {
     check_output_dir(dir);
-    fs::path final_dir(dir);
+    fs::path final_dir(without_trailing_slash(dir));
     fs::path tmp = final_dir;
     tmp += ".tmp-" + std::to_string(getpid());
     fs::remove_all(tmp);

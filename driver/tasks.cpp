@@ -208,23 +208,22 @@ Task make_task(const RunConfig &cfg) {
 
 Oracle oracle_allocation(const Task &task, long budget, int r0) {
     struct Value { double sigma; int module; };
-    std::vector<Value> all;
-    double total = 0;
+    std::vector<Value> usable;  // at most r0 per module can be represented
+    double unusable = 0;        // σ's beyond r0: always dropped
     for (size_t k = 0; k < task.planted_sigma.size(); k++)
         for (size_t j = 0; j < task.planted_sigma[k].size(); j++) {
             double s = task.planted_sigma[k][j];
-            total += s * s;
-            if ((int)j < r0) all.push_back({s, (int)k});
+            if ((int)j < r0) usable.push_back({s, (int)k});
+            else unusable += s * s;
         }
-    std::stable_sort(all.begin(), all.end(), [](const Value &a, const Value &b) { return a.sigma > b.sigma; });
+    std::stable_sort(usable.begin(), usable.end(), [](const Value &a, const Value &b) { return a.sigma > b.sigma; });
     Oracle o;
     o.rank.assign(task.planted_sigma.size(), 0);
-    double kept = 0;
-    for (size_t i = 0; i < all.size() && (long)i < budget; i++) {
-        kept += all[i].sigma * all[i].sigma;
-        o.rank[all[i].module]++;
+    o.loss = unusable;  // summed from the dropped values: no cancellation
+    for (size_t i = 0; i < usable.size(); i++) {
+        if ((long)i < budget) o.rank[usable[i].module]++;
+        else o.loss += usable[i].sigma * usable[i].sigma;
     }
-    o.loss = total - kept;
     return o;
 }
 

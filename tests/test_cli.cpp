@@ -1,0 +1,402 @@
+// test_cli.cpp: the real `adalora` binary (the one beside this test binary),
+// run in fresh temporary directories: schedule's output against Eq. 14 by
+// hand, train's run files, config files, and every class of bad input
+// (exit code 2, one line on stderr naming the culprit, nothing written).
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string driver_binary() {
+    return (fs::read_symlink("/proc/self/exe").parent_path() / "adalora").string();
+}
+
+std::string read_text(const fs::path &p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> lines_of(const std::string &text) {
+    std::vector<std::string> lines;
+    std::stringstream ss(text);
+    for (std::string line; std::getline(ss, line);) lines.push_back(line);
+    return lines;
+}
+
+struct Result {
+    int code = -1;
+    std::string out, err;
+};
+
+// A fresh directory: the binary runs in DIR/work; its stdout and stderr go to
+// files in DIR, so DIR/work holds only what the test or the binary put there.
+struct Sandbox {
+    fs::path root, work;
+    Sandbox() {
+        char tmpl[] = "/tmp/adalora-cli-XXXXXX";
+        REQUIRE(mkdtemp(tmpl) != nullptr);
+        root = tmpl;
+        work = root / "work";
+        fs::create_directory(work);
+    }
+    ~Sandbox() {
+        std::error_code ec;
+        fs::remove_all(root, ec);
+    }
+    void write(const std::string &name, const std::string &text) const { std::ofstream(work / name) << text; }
+    std::set<std::string> entries() const {
+        std::set<std::string> names;
+        for (auto &e : fs::directory_iterator(work)) names.insert(e.path().filename().string());
+        return names;
+    }
+    Result run(const std::string &args) const {
+        const std::string cmd = "cd '" + work.string() + "' && '" + driver_binary() + "' " + args + " >'" +
+                                (root / "stdout.txt").string() + "' 2>'" + (root / "stderr.txt").string() + "'";
+        int status = std::system(cmd.c_str());
+        Result r;
+        r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        r.out = read_text(root / "stdout.txt");
+        r.err = read_text(root / "stderr.txt");
+        return r;
+    }
+};
+
+// A tiny planted-linear run: 6 modules of width 8, 120 steps.
+const std::string kTiny =
+    "--width 8 --layers 1 --train-rows 128 --test-rows 128 --batch 16 --init_r 4 --target_r 2 "
+    "--tinit 20 --tfinal 40 --deltaT 10 --total_step 120 --log-every 20 --log quiet";
+
+// Runs `args` expecting a usage error: exit code 2, exactly one line on
+// stderr that names `culprit`, nothing on stdout, and the work directory
+// unchanged (no run directory, no DIR.tmp-* leftover).
+void expect_usage_error(const Sandbox &box, const std::string &args, const std::string &culprit) {
+    const std::set<std::string> before = box.entries();
+    Result r = box.run(args);
+    CAPTURE(args);
+    CAPTURE(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    REQUIRE(!r.err.empty());
+    CHECK(r.err.back() == '\n');
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(r.err.rfind("adalora: ", 0) == 0);
+    CHECK(r.err.find(culprit) != std::string::npos);
+    CHECK(box.entries() == before);
+}
+
+// The schedule's data lines: "t b(t)", two integers and one space.
+std::vector<std::pair<long, long>> schedule_rows(const std::string &out) {
+    std::vector<std::pair<long, long>> rows;
+    const std::regex row("(0|[1-9][0-9]*) (0|[1-9][0-9]*)");
+    bool in_header = true;
+    int comments = 0;
+    for (const std::string &line : lines_of(out)) {
+        if (in_header && !line.empty() && line[0] == '#') {
+            comments++;
+            continue;
+        }
+        in_header = false;
+        std::smatch m;
+        CAPTURE(line);
+        REQUIRE(std::regex_match(line, m, row));
+        rows.emplace_back(std::stol(m[1]), std::stol(m[2]));
+    }
+    CHECK(comments >= 1);
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("cli: the driver binary sits beside the test binary") {
+    CHECK(fs::is_regular_file(driver_binary()));
+    CHECK(access(driver_binary().c_str(), X_OK) == 0);
+}
+
+TEST_CASE("cli: schedule prints b(t) of Eq. 14, one line per step, in both conventions") {
+    Sandbox box;
+    const std::string args = "schedule --init-bgt 120 --target-bgt 48 --tinit 10 --tfinal 20 --total-step 100";
+    // Eq. 14 by hand: b0 = 120, bT = 48, t_i = 10, t_f = 20, T = 100, so the
+    // cubic phase spans 70 steps: b = 48 + 72 (1 - (t - 10)/70)^3.
+    auto cubic = [](long t) { return 48.0 + 72.0 * std::pow(1.0 - (t - 10) / 70.0, 3); };
+
+    Result paper = box.run(args);
+    REQUIRE(paper.code == 0);
+    CHECK(paper.err.empty());
+    auto rows = schedule_rows(paper.out);
+    REQUIRE(rows.size() == 100);
+    for (long i = 0; i < 100; i++) {
+        const long t = i + 1;  // paper: t = 1..T
+        CHECK(rows[i].first == t);
+        // warm-up t < t_i, round to nearest, b(T) from T - t_f on
+        const long want = t < 10 ? 120 : t < 80 ? std::lround(cubic(t)) : 48;
+        CAPTURE(t);
+        CHECK(rows[i].second == want);
+    }
+    auto at = [&](long t) { return rows[t - rows[0].first].second; };
+    CHECK(at(1) == 120);
+    CHECK(at(9) == 120);
+    CHECK(at(10) == 120);
+    CHECK(at(11) == 117);  // 48 + 72 (69/70)^3 = 116.96
+    CHECK(at(45) == 57);   // 48 + 72 / 8, exactly
+    CHECK(at(50) == 54);   // 48 + 72 (3/7)^3 = 53.67
+    CHECK(at(79) == 48);
+    CHECK(at(80) == 48);
+    CHECK(at(100) == 48);
+
+    Result peft = box.run(args + " --convention peft");
+    REQUIRE(peft.code == 0);
+    rows = schedule_rows(peft.out);
+    REQUIRE(rows.size() == 100);
+    for (long i = 0; i < 100; i++) {
+        const long t = i;  // peft: global_step = 0..T-1
+        CHECK(rows[i].first == t);
+        // warm-up step <= tinit, floor, b(T) from step T - t_f on
+        const long want = t <= 10 ? 120 : t < 80 ? (long)std::floor(cubic(t)) : 48;
+        CAPTURE(t);
+        CHECK(rows[i].second == want);
+    }
+    CHECK(at(0) == 120);
+    CHECK(at(10) == 120);
+    CHECK(at(11) == 116);
+    CHECK(at(45) == 57);
+    CHECK(at(50) == 53);
+    CHECK(at(80) == 48);
+    CHECK(at(99) == 48);
+
+    expect_usage_error(box, args + " --convention torch", "--convention");
+    expect_usage_error(box, "schedule --init-bgt 120 --target-bgt 130 --tinit 10 --tfinal 20 --total-step 100",
+                       "--target-bgt");
+    expect_usage_error(box, "schedule --init-bgt 120 --target-bgt 48 --tinit 50 --tfinal 50 --total-step 100",
+                       "--total-step");
+}
+
+TEST_CASE("cli: train writes metrics.csv, ranks.csv, rank_pattern.json and summary.json") {
+    Sandbox box;
+    Result r = box.run("train " + kTiny + " --seed 3 --out run");
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("wrote run") != std::string::npos);
+    CHECK(box.entries() == std::set<std::string>{"run"});
+    const fs::path dir = box.work / "run";
+    std::set<std::string> files;
+    for (auto &e : fs::directory_iterator(dir)) files.insert(e.path().filename().string());
+    CHECK(files == std::set<std::string>{"metrics.csv", "ranks.csv", "rank_pattern.json", "summary.json"});
+
+    // metrics.csv: the header, step 1, every 20 steps, 9 columns.
+    auto metrics = lines_of(read_text(dir / "metrics.csv"));
+    REQUIRE(metrics.size() == 1 + 1 + 6);
+    CHECK(metrics[0] == "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds");
+    for (size_t i = 1; i < metrics.size(); i++) {
+        CAPTURE(metrics[i]);
+        CHECK(std::count(metrics[i].begin(), metrics[i].end(), ',') == 8);
+    }
+    CHECK(metrics[1].rfind("1,", 0) == 0);
+    CHECK(metrics.back().rfind("120,", 0) == 0);
+
+    // summary.json
+    nlohmann::json s = nlohmann::json::parse(read_text(dir / "summary.json"));
+    for (const char *key : {"method", "task", "seed", "config", "final_train_loss", "final_test_loss",
+                            "oracle_test_loss", "kept_rank", "planted_rank", "oracle_rank",
+                            "trainable_params_initial", "trainable_params_final", "ms_per_step", "time_ms"}) {
+        CAPTURE(key);
+        CHECK(s.contains(key));
+    }
+    for (const char *phase : {"forward", "backward", "optimizer", "importance", "allocation", "svd"}) {
+        CAPTURE(phase);
+        REQUIRE(s["time_ms"].contains(phase));
+        CHECK(s["time_ms"][phase].get<double>() >= 0);
+    }
+    CHECK(s["method"] == "adalora");
+    CHECK(s["task"] == "planted-linear");
+    CHECK(s["seed"] == 3);
+    CHECK(s["config"]["total_step"] == 120);
+    CHECK(s["config"]["width"] == 8);
+    CHECK(s["trainable_params_initial"] == (4 * 16 + 2 * 40 + 6) * 4);  // Σ (d1 + d2 + 1) · init_r
+    CHECK(s["kept_rank"].size() == 6);
+    long kept = 0;
+    for (auto &kv : s["kept_rank"].items()) kept += kv.value().get<long>();
+    CHECK(kept == 12);  // n · target_r
+
+    // rank_pattern.json: init_r booleans per module, as many true as kept.
+    nlohmann::json pattern = nlohmann::json::parse(read_text(dir / "rank_pattern.json"));
+    REQUIRE(pattern.size() == 6);
+    for (auto &kv : s["kept_rank"].items()) {
+        CAPTURE(kv.key());
+        REQUIRE(pattern.contains(kv.key()));
+        const auto &flags = pattern[kv.key()];
+        REQUIRE(flags.size() == 4);
+        CHECK(std::count(flags.begin(), flags.end(), true) == kv.value().get<long>());
+    }
+
+    // ranks.csv: long form, step 0 at init_r, the last rows the final ranks.
+    auto ranks = lines_of(read_text(dir / "ranks.csv"));
+    REQUIRE(ranks.size() >= 1 + 6);
+    CHECK(ranks[0] == "step,module,kept_rank");
+    for (size_t i = 1; i <= 6; i++) {
+        CAPTURE(ranks[i]);
+        CHECK(ranks[i].rfind("0,l0.", 0) == 0);
+        CHECK(ranks[i].substr(ranks[i].size() - 2) == ",4");
+    }
+    for (size_t i = ranks.size() - 6; i < ranks.size(); i++) {
+        const std::string &line = ranks[i];
+        size_t a = line.find(','), b = line.rfind(',');
+        CAPTURE(line);
+        CHECK(std::stol(line.substr(b + 1)) == s["kept_rank"][line.substr(a + 1, b - a - 1)].get<long>());
+    }
+}
+
+TEST_CASE("cli: train --config reads TOML and JSON files, and flags override them") {
+    Sandbox box;
+    box.write("run.toml", "method = \"lora\"\nlr = 0.02\nseed = 11\ntotal_step = 120\nwidth = 8\nlayers = 1\n"
+                          "train-rows = 128\ntest_rows = 128\nbatch = 16\ninit_r = 4\ntarget_r = 2\n"
+                          "tinit = 20\ntfinal = 40\nlog = \"quiet\"\n");
+    Result r = box.run("train --config run.toml --seed 5 --out a");
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    nlohmann::json s = nlohmann::json::parse(read_text(box.work / "a" / "summary.json"));
+    CHECK(s["method"] == "lora");
+    CHECK(s["seed"] == 5);  // the flag wins over the file's 11
+    CHECK(s["config"]["lr"].get<double>() == 0.02);
+    CHECK(s["config"]["total_step"] == 120);
+    CHECK(s["config"]["init_r"] == 4);
+
+    box.write("run.json", "{\"method\": \"svd-lora\", \"lr\": 0.02, \"total_step\": 100, \"width\": 8,"
+                          " \"layers\": 1, \"train_rows\": 64, \"test_rows\": 64, \"tinit\": 10,"
+                          " \"tfinal\": 10, \"log\": \"quiet\", \"out\": \"from-file\"}");
+    r = box.run("train --total_step=80 --config=run.json");
+    REQUIRE(r.code == 0);
+    s = nlohmann::json::parse(read_text(box.work / "from-file" / "summary.json"));
+    CHECK(s["method"] == "svd-lora");
+    CHECK(s["config"]["total_step"] == 80);  // a flag before --config wins too
+    CHECK(s["config"]["train_rows"] == 64);
+    CHECK(box.entries() == std::set<std::string>{"run.toml", "run.json", "a", "from-file"});
+}
+
+TEST_CASE("cli: compare --out writes one run directory per method") {
+    Sandbox box;
+    Result r = box.run("compare " + kTiny + " --methods adalora,svd-proj --out cmp");
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("oracle") != std::string::npos);
+    CHECK(box.entries() == std::set<std::string>{"cmp"});
+    for (const char *method : {"adalora", "svd-proj"}) {
+        CAPTURE(method);
+        const fs::path summary = box.work / "cmp" / method / "summary.json";
+        REQUIRE(fs::is_regular_file(summary));
+        CHECK(nlohmann::json::parse(read_text(summary))["method"] == method);
+    }
+    expect_usage_error(box, "compare " + kTiny + " --methods adalora,lora --out cmp", "cmp");
+    expect_usage_error(box, "compare " + kTiny + " --methods adalora,lora5 --out cmp2", "--method");
+}
+
+TEST_CASE("cli: --out with a trailing slash names the directory itself") {
+    Sandbox box;
+    Result r = box.run("train " + kTiny + " --out run/");
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(box.entries() == std::set<std::string>{"run"});
+    CHECK(fs::is_regular_file(box.work / "run" / "summary.json"));
+    expect_usage_error(box, "train " + kTiny + " --out run/", "already exists");
+}
+
+TEST_CASE("cli: bad input: an unknown flag") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --bogus-flag 3 --out run", "--bogus-flag");
+}
+
+TEST_CASE("cli: bad input: an unknown config key") {
+    Sandbox box;
+    box.write("run.toml", "lr = 0.01\nbogus_key = 3\n");
+    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "bogus_key");
+    box.write("run.json", "{\"lr\": 0.01, \"bogus_key\": 3}");
+    expect_usage_error(box, "train " + kTiny + " --config run.json --out run", "bogus_key");
+}
+
+TEST_CASE("cli: bad input: a value out of range") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --beta1 1.5 --out run", "--beta1");
+    expect_usage_error(box, "train " + kTiny + " --orth_reg_weight -0.5 --out run", "--orth_reg_weight");
+    box.write("run.toml", "beta2 = 0.0\n");
+    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "--beta2");
+}
+
+TEST_CASE("cli: bad input: an inconsistent schedule") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --tinit 300 --tfinal 300 --total_step 500 --out run", "--tinit");
+    expect_usage_error(box, "train " + kTiny + " --target_r 9 --init_r 8 --out run", "--target_r");
+    expect_usage_error(box, "train " + kTiny + " --deltaT 0 --out run", "--deltaT");
+    expect_usage_error(box, "train " + kTiny + " --target-budget 100 --out run", "--target-budget");
+}
+
+TEST_CASE("cli: bad input: a bad method name") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --method adalora2 --out run", "--method");
+}
+
+TEST_CASE("cli: bad input: a non-numeric value") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --lr abc --out run", "--lr");
+    box.write("run.toml", "seed = \"three\"\n");
+    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "--seed");
+}
+
+TEST_CASE("cli: bad input: an unreadable config file") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --config absent.toml --out run", "absent.toml");
+    fs::create_directory(box.work / "folder.json");
+    fs::create_directory(box.work / "folder.toml");
+    expect_usage_error(box, "train " + kTiny + " --config folder.json --out run", "folder.json");
+    expect_usage_error(box, "train " + kTiny + " --config folder.toml --out run", "folder.toml");
+}
+
+TEST_CASE("cli: bad input: a malformed TOML file") {
+    Sandbox box;
+    box.write("run.toml", "lr = 0.01\nseed = = 3\n");
+    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "run.toml");
+}
+
+TEST_CASE("cli: bad input: a malformed JSON file") {
+    Sandbox box;
+    box.write("run.json", "{\"lr\": 0.01,");
+    expect_usage_error(box, "train " + kTiny + " --config run.json --out run", "run.json");
+}
+
+TEST_CASE("cli: bad input: a config file of unknown extension") {
+    Sandbox box;
+    box.write("run.yaml", "lr: 0.01\n");
+    expect_usage_error(box, "train " + kTiny + " --config run.yaml --out run", "run.yaml");
+}
+
+TEST_CASE("cli: bad input: --out whose parent does not exist") {
+    Sandbox box;
+    expect_usage_error(box, "train " + kTiny + " --out missing/run", "missing");
+}
+
+TEST_CASE("cli: bad input: --out that already exists is left untouched") {
+    Sandbox box;
+    fs::create_directory(box.work / "taken");
+    std::ofstream(box.work / "taken" / "keep.txt") << "precious\n";
+    expect_usage_error(box, "train " + kTiny + " --out taken", "taken");
+    std::set<std::string> inside;
+    for (auto &e : fs::directory_iterator(box.work / "taken")) inside.insert(e.path().filename().string());
+    CHECK(inside == std::set<std::string>{"keep.txt"});
+    CHECK(read_text(box.work / "taken" / "keep.txt") == "precious\n");
+}
