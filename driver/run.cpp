@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "adapter_report.h"
 #include "methods.h"
 #include "projection_step.h"
 #include "tasks.h"
@@ -223,6 +224,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
         s["oracle_test_loss"] = nullptr;
         s["oracle_rank"] = nullptr;
     }
+    s["adapters"] = adapter_report(model, task);
     s["trainable_params_initial"] = params_initial;
     s["trainable_params_final"] = ada_model_param_count(model, 1);
     s["steps"] = cfg.total_step;

@@ -37,12 +37,15 @@ std::vector<double> orthonormal_columns(ada_rng &rng, int n, int k) {
     return a;
 }
 
-// Δ = U diag(σ) Vᵀ, d_out x d_in, with U, V orthonormal.
-std::vector<real> planted_update(ada_rng &rng, int d_out, int d_in, const std::vector<double> &sigma) {
+// Δ = U diag(σ) Vᵀ, d_out x d_in, with U, V orthonormal; U is returned in *left.
+std::vector<real> planted_update(ada_rng &rng, int d_out, int d_in, const std::vector<double> &sigma,
+                                 std::vector<real> *left) {
     const int k = (int)sigma.size();
     std::vector<real> delta((size_t)d_out * d_in, 0);
+    left->clear();
     if (k == 0) return delta;
     std::vector<double> u = orthonormal_columns(rng, d_out, k), v = orthonormal_columns(rng, d_in, k);
+    left->assign(u.begin(), u.end());
     for (int a = 0; a < d_out; a++)
         for (int b = 0; b < d_in; b++) {
             double s = 0;
@@ -189,12 +192,14 @@ Task make_task(const RunConfig &cfg) {
         int rank = std::min(task.planted_rank[k], std::min(mod.d_in, mod.d_out));
         task.planted_rank[k] = rank;
         std::vector<double> sigma = draw_spectrum(rng, rank);
-        std::vector<real> delta = planted_update(rng, mod.d_out, mod.d_in, sigma);
+        std::vector<real> left;
+        std::vector<real> delta = planted_update(rng, mod.d_out, mod.d_in, sigma, &left);
         std::vector<real> w(delta);
         for (size_t i = 0; i < w.size(); i++) w[i] += mod.W0[i];
         check(ada_model_set_base(teacher, (int)k, w.data(), mod.d_in, nullptr), "teacher base");
         if (task.loss == ADA_LOSS_SSE) {  // planted-linear keeps what the oracle needs
             task.planted_delta.push_back(std::move(delta));
+            task.planted_left.push_back(std::move(left));
             task.planted_sigma.push_back(std::move(sigma));
         }
     }

@@ -42,9 +42,11 @@ struct Task {
     ada_loss_kind loss = ADA_LOSS_SSE;
     std::vector<int> planted_rank;
     Split train, test;
-    // planted-linear: Δ*_k (d_out x d_in) and its exact spectrum, descending.
+    // planted-linear: Δ*_k (d_out x d_in), its exact spectrum (descending) and
+    // its left singular vectors U*_k (d_out x r*_k, row-major).
     std::vector<std::vector<real>> planted_delta;
     std::vector<std::vector<double>> planted_sigma;
+    std::vector<std::vector<real>> planted_left;
     bool has_oracle() const { return !planted_sigma.empty(); }
     void bind_names();
 };
