@@ -34,6 +34,11 @@ LDLIBS   += -llapacke -lopenblas -lm -lpthread
 
 BUILD ?= build/$(PRECISION)
 
+# Build in parallel on every core unless the caller chose -j.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A    := $(BUILD)/libadalora.a

@@ -100,9 +100,13 @@ struct Logger {
     long total;
     Clock::time_point t0 = Clock::now();
     double last_print = -1;
+    double task_sum = 0;  // task losses since the last line: one batch is noisy
+    long task_count = 0;
 
     void step(const ada_step_info &info, const ada_model *m) {
         if (mode == LogMode::quiet) return;
+        task_sum += info.task_loss;
+        task_count++;
         double now = seconds_since(t0);
         if (mode == LogMode::progress) {
             if (now - last_print < 0.2 && info.step != total) return;
@@ -114,9 +118,12 @@ struct Logger {
             return;
         }
         long every = std::max(1L, total / 10);
-        if (info.step == 1 || info.step % every == 0 || info.step == total)
-            std::fprintf(stderr, "step %6ld/%ld  loss %.6g  task %.6g  b(t) %ld  kept ranks %s\n", info.step, total,
-                         info.loss, info.task_loss, info.budget, ranks_text(m).c_str());
+        if (info.step == 1 || info.step % every == 0 || info.step == total) {
+            std::fprintf(stderr, "step %6ld/%ld  loss %.6g  task loss (mean since last line) %.6g  b(t) %ld  kept ranks %s\n",
+                         info.step, total, info.loss, task_sum / task_count, info.budget, ranks_text(m).c_str());
+            task_sum = 0;
+            task_count = 0;
+        }
     }
 };
 
