@@ -76,8 +76,9 @@ ada_status ada_trainer_create(ada_trainer **out, ada_model *model, const ada_tra
     /* m1, m2, ibar, ubar, scores, then the int32 selection scratch */
     void *memory = calloc(4 * n + nt, sizeof(real));
     int32_t *work = calloc(nt, sizeof(int32_t));
-    if (!tr || !memory || !work) {
-        free(tr); free(memory); free(work);
+    uint8_t *prev_keep = calloc(nt, 1);
+    if (!tr || !memory || !work || !prev_keep) {
+        free(tr); free(memory); free(work); free(prev_keep);
         return ada_fail(ADA_ERR_NOMEM, "%s: cannot allocate optimizer and importance state", fn);
     }
     real *arena = memory;
@@ -89,6 +90,7 @@ ada_status ada_trainer_create(ada_trainer **out, ada_model *model, const ada_tra
     tr->ubar = arena + 3 * n;
     tr->scores = arena + 4 * n;
     tr->select_work = work;
+    tr->prev_keep = prev_keep;
     tr->orth_weight = orth_weight;
     tr->memory = memory;
     *out = tr;
@@ -99,6 +101,7 @@ void ada_trainer_free(ada_trainer *tr) {
     if (!tr) return;
     free(tr->memory);
     free(tr->select_work);
+    free(tr->prev_keep);
     free(tr);
 }
 
@@ -249,6 +252,7 @@ static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) 
     const long nt = m->n_triplets;
     ada_status st = ada_trainer_scores(tr);
     if (st) return st;
+    memcpy(tr->prev_keep, m->keep, (size_t)nt);
     const int hard = tr->config.hard_delete;
     if (hard)
         for (long i = 0; i < nt; i++)
@@ -280,8 +284,15 @@ ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
         if (action == ADA_ACTION_MASK && (st = mask_to_budget(tr, budget, &threshold))) return st;
         if (action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
     }
-    long kept = 0;
+    long kept = 0, revived = 0, pruned = 0;
     for (long i = 0; i < m->n_triplets; i++) kept += m->keep[i] != 0;
+    if (action == ADA_ACTION_MASK)
+        for (long i = 0; i < m->n_triplets; i++) {
+            revived += !tr->prev_keep[i] && m->keep[i];
+            pruned += tr->prev_keep[i] && !m->keep[i];
+        }
+    info->revived = revived;
+    info->pruned = pruned;
     info->budget = budget;
     info->phase = phase;
     info->action = action;

@@ -55,6 +55,7 @@ typedef struct {
     real *ibar, *ubar;       /* Ī and Ū (Eqs. 11, 12), laid out like model->params */
     real *scores;            /* n·r0 triplet scores S of the last mask step (Eq. 9) */
     int32_t *select_work;    /* n·r0 scratch of the selection */
+    uint8_t *prev_keep;      /* n·r0: the pattern before the last mask step */
     long completed;          /* finished steps */
     double orth_weight;      /* factor of each R term in L (Eq. 4 reduction) */
     void *memory;
@@ -83,6 +84,8 @@ typedef struct {
     ada_mask_action action;
     double threshold;        /* largest pruned score at a mask step, else NaN */
     long kept;               /* kept triplets after the step */
+    long revived;            /* pruned before this mask step, kept after it */
+    long pruned;             /* kept before this mask step, pruned after it */
     double ms[ADA_TIME_COUNT]; /* time of each phase of this step */
 } ada_step_info;
 

@@ -314,6 +314,18 @@ TEST_CASE("trainer: a masked λ comes back when its score rises (and not with ha
         // Its score is the highest of all.
         for (long k = 0; k < kTriplets; k++)
             if (k != j) CHECK(rig.tr->scores[k] < rig.tr->scores[j]);
+        // The step reports the revival and the pruning that made room, counted
+        // against the pattern before the mask step.
+        long revived = 0, pruned = 0;
+        for (long k = 0; k < kTriplets; k++) {
+            revived += !rig.tr->prev_keep[k] && rig.m->keep[k];
+            pruned += rig.tr->prev_keep[k] && !rig.m->keep[k];
+        }
+        CHECK(rig.tr->prev_keep[j] == 0);
+        CHECK(info.revived >= 1);
+        CHECK(info.revived == revived);
+        CHECK(info.pruned == pruned);
+        CHECK(info.kept == info.budget);
     }
     SUBCASE("hard_delete: the same boost does not bring it back") {
         ada_train_config tc = train_config();
