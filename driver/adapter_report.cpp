@@ -73,4 +73,20 @@ nlohmann::json adapter_report(const ada_model *m, const Task &task) {
     return report;
 }
 
+OrthMeter::OrthMeter(const ada_model *m) : model_(m), work_((size_t)m->config.r0 * m->config.r0) {}
+
+OrthMeter::Mean OrthMeter::measure() {
+    const int r = model_->config.r0;
+    Mean mean{0, 0};
+    for (int k = 0; k < model_->n_modules; k++) {
+        const ada_module &mod = model_->modules[k];
+        ada_adapter_view w = ada_model_view(model_, model_->params, k);
+        double p, q;
+        check(ref_orth_errors(&p, &q, w.P, r, w.Q, mod.d_in, mod.d_out, mod.d_in, r, work_.data()), "orthogonality");
+        mean.p += p / model_->n_modules;
+        mean.q += q / model_->n_modules;
+    }
+    return mean;
+}
+
 }  // namespace adalora

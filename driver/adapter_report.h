@@ -9,11 +9,25 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "tasks.h"
 
 namespace adalora {
 
 nlohmann::json adapter_report(const ada_model *m, const Task &task);
+
+// ||PᵀP − I||_F and ||QQᵀ − I||_F averaged over the modules, for the
+// orthogonality curves of metrics.csv; owns its r0 x r0 scratch.
+class OrthMeter {
+public:
+    struct Mean { double p, q; };
+    explicit OrthMeter(const ada_model *m);
+    Mean measure();
+
+private:
+    const ada_model *model_;
+    std::vector<real> work_;
+};
 
 }  // namespace adalora

@@ -164,6 +164,8 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
     cmd->add_option("--svd", c.svd, "svd-proj's exact SVD: " + join(kSvdMethods, ", "))->capture_default_str();
     cmd->add_option("--log-every,--log_every", c.log_every, "steps between metrics.csv rows")->capture_default_str();
+    cmd->add_flag("--mask-jump,--mask_jump", c.mask_jump,
+                  "measure the task-loss change each mask step causes on its batch (metrics.csv mask_jump)");
     cmd->add_option("--log", c.log, "stderr log: " + join(kLogModes, ", "))->capture_default_str();
     cmd->add_option("--width", c.task_opt.width, "task width d")->capture_default_str();
     cmd->add_option("--layers", c.task_opt.layers, "task layers L")->capture_default_str();

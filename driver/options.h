@@ -45,6 +45,7 @@ struct RunConfig {
     bool no_prune = false;
     std::string svd = "qr";
     long log_every = 10;
+    bool mask_jump = false;     // measure the batch loss change of every mask step (2 extra forwards)
     std::string log = "auto";  // auto: a progress line on a terminal, plain lines otherwise
     TaskOptions task_opt;
 };

@@ -19,16 +19,29 @@ ProjectionStep::ProjectionStep(ada_model *m, ada_trainer *tr, bool full_svd)
 
 ProjectionStep::~ProjectionStep() { ref_projection_free(projection_); }
 
-ProjectionStep::Result ProjectionStep::maybe_project() {
-    const ada_schedule &sched = trainer_->config.schedule;
-    long t = ada_schedule_step_number(trainer_->completed, sched.convention);
-    Result r;
+namespace {
+// The budget of the trainer's current step, and whether svd-proj projects then:
+// at a mask step whose budget prunes anything (keeping every component would
+// change nothing but the factorisation).
+bool projection_due(const ada_trainer *tr, const ada_model *m, long *budget) {
+    const ada_schedule &sched = tr->config.schedule;
+    long t = ada_schedule_step_number(tr->completed, sched.convention);
     ada_phase phase;
     ada_mask_action action;
-    check(ada_budget_at(&r.budget, &phase, t, &sched), "schedule");
+    check(ada_budget_at(budget, &phase, t, &sched), "schedule");
     check(ada_mask_action_at(&action, t, &sched), "schedule");
-    // Keeping every component changes nothing but the factorisation: skip it.
-    if (action != ADA_ACTION_MASK || r.budget >= model_->n_triplets) return r;
+    return action == ADA_ACTION_MASK && *budget < m->n_triplets;
+}
+}  // namespace
+
+bool ProjectionStep::due() const {
+    long budget;
+    return projection_due(trainer_, model_, &budget);
+}
+
+ProjectionStep::Result ProjectionStep::maybe_project() {
+    Result r;
+    if (!projection_due(trainer_, model_, &r.budget)) return r;
     ref_projection_info info;
     check(ref_svd_project(projection_, model_, trainer_, r.budget, method_, &info), "svd-proj");
     r.projected = true;

@@ -25,6 +25,8 @@ public:
     ~ProjectionStep();
     ProjectionStep(const ProjectionStep &) = delete;
     ProjectionStep &operator=(const ProjectionStep &) = delete;
+    // Whether maybe_project() will project at the end of the current step.
+    bool due() const;
     // Runs at the end of the trainer's current step (before ada_trainer_allocate).
     Result maybe_project();
 

@@ -84,6 +84,22 @@ std::string ranks_text(const ada_model *m) {
     return s;
 }
 
+// Whether the trainer masks at the end of its current step.
+bool mask_step_due(const ada_trainer *tr) {
+    if (!tr->config.prune) return false;
+    const ada_schedule &s = tr->config.schedule;
+    ada_mask_action action;
+    check(ada_mask_action_at(&action, ada_schedule_step_number(tr->completed, s.convention), &s), "schedule");
+    return action == ADA_ACTION_MASK;
+}
+
+// Task loss of the current weights on one batch (no gradient).
+double batch_task_loss(ada_model *m, const ada_batch &batch) {
+    double loss;
+    check(ada_model_forward(m, &batch, &loss, 0), "mask-jump forward");
+    return loss;
+}
+
 nlohmann::json ranks_by_module(const ada_model *m, const std::vector<int> &values) {
     nlohmann::json j = nlohmann::json::object();
     for (int k = 0; k < m->n_modules; k++) j[m->modules[k].name] = values[k];
@@ -136,7 +152,7 @@ nlohmann::json config_json(const RunConfig &c) {
             {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
             {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
             {"clip", c.clip}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune},
-            {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
+            {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"mask_jump", c.mask_jump}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
             {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
             {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows}};
 }
@@ -154,7 +170,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     if (setup.svd_proj) projection = std::make_unique<ProjectionStep>(model, tr, cfg.svd == "full");
 
     RunOutput out;
-    out.metrics_csv = "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds\n";
+    out.metrics_csv = "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds,orth_P,orth_Q,revived,pruned,mask_jump\n";
     out.ranks_csv = "step,module,kept_rank\n";
     append_ranks(out.ranks_csv, 0, model);
     const size_t params_initial = ada_model_param_count(model, 0);
@@ -164,9 +180,19 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     double ms[ADA_TIME_COUNT] = {0}, svd_ms = 0;
     ada_step_info info{};
     const auto t0 = Clock::now();
+    OrthMeter orth_meter(model);
+    long revived = 0, pruned = 0, jumps = 0;
+    double jump_sum = 0, measure_seconds = 0;  // time of the optional measurements, not training
     for (long t = 1; t <= cfg.total_step; t++) {
-        check(ada_trainer_gradients(tr, &sampler.next(), &info), "gradients");
+        const ada_batch &batch = sampler.next();
+        check(ada_trainer_gradients(tr, &batch, &info), "gradients");
         check(ada_trainer_update(tr, &info), "update");
+        double before = NAN;
+        if (cfg.mask_jump && (projection ? projection->due() : mask_step_due(tr))) {
+            auto m0 = Clock::now();
+            before = batch_task_loss(model, batch);
+            measure_seconds += seconds_since(m0);
+        }
         ProjectionStep::Result proj;
         if (projection) {
             auto p0 = Clock::now();
@@ -179,16 +205,32 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
             info.threshold = proj.threshold;
             info.action = proj.projected ? ADA_ACTION_MASK : ADA_ACTION_NONE;
         }
+        if (!std::isnan(before)) {
+            auto m0 = Clock::now();
+            jump_sum += batch_task_loss(model, batch) - before;
+            jumps++;
+            measure_seconds += seconds_since(m0);
+        }
+        revived += info.revived;
+        pruned += info.pruned;
         for (int p = 0; p < ADA_TIME_COUNT; p++) ms[p] += info.ms[p];
         if (info.action == ADA_ACTION_MASK) append_ranks(out.ranks_csv, t, model);
-        if (t % cfg.log_every == 0 || t == cfg.total_step || t == 1)
+        if (t % cfg.log_every == 0 || t == cfg.total_step || t == 1) {
+            auto m0 = Clock::now();
+            OrthMeter::Mean orth = orth_meter.measure();
+            measure_seconds += seconds_since(m0);
             out.metrics_csv += std::to_string(t) + "," + fmt(info.loss) + "," + fmt(info.task_loss) + "," +
                                fmt(info.orth_raw) + "," + std::to_string(info.budget) + "," +
                                std::to_string(info.kept) + "," + fmt(info.threshold) + "," + fmt(cfg.lr) + "," +
-                               fmt(seconds_since(t0)) + "\n";
+                               fmt(seconds_since(t0) - measure_seconds) + "," + fmt(orth.p) + "," + fmt(orth.q) +
+                               "," + std::to_string(revived) + "," + std::to_string(pruned) + "," +
+                               fmt(jumps ? jump_sum / jumps : NAN) + "\n";
+            revived = pruned = jumps = 0;
+            jump_sum = 0;
+        }
         logger.step(info, model);
     }
-    const double train_seconds = seconds_since(t0);
+    const double train_seconds = seconds_since(t0) - measure_seconds;
 
     std::vector<int> kept(model->n_modules);
     nlohmann::json pattern = nlohmann::json::object();

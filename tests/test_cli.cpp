@@ -200,13 +200,13 @@ TEST_CASE("cli: train writes metrics.csv, ranks.csv, rank_pattern.json and summa
     for (auto &e : fs::directory_iterator(dir)) files.insert(e.path().filename().string());
     CHECK(files == std::set<std::string>{"metrics.csv", "ranks.csv", "rank_pattern.json", "summary.json"});
 
-    // metrics.csv: the header, step 1, every 20 steps, 9 columns.
+    // metrics.csv: the header, step 1, every 20 steps, 14 columns.
     auto metrics = lines_of(read_text(dir / "metrics.csv"));
     REQUIRE(metrics.size() == 1 + 1 + 6);
-    CHECK(metrics[0] == "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds");
+    CHECK(metrics[0] == "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds,orth_P,orth_Q,revived,pruned,mask_jump");
     for (size_t i = 1; i < metrics.size(); i++) {
         CAPTURE(metrics[i]);
-        CHECK(std::count(metrics[i].begin(), metrics[i].end(), ',') == 8);
+        CHECK(std::count(metrics[i].begin(), metrics[i].end(), ',') == 13);
     }
     CHECK(metrics[1].rfind("1,", 0) == 0);
     CHECK(metrics.back().rfind("120,", 0) == 0);
