@@ -30,7 +30,7 @@ WARN     := -Wall -Wextra
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd -Idriver
 # OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
-LDLIBS   += -llapacke -lopenblas -lm -lpthread
+LDLIBS   += -llapacke -lopenblas -lz -lm -lpthread
 
 BUILD ?= build/$(PRECISION)
 
@@ -61,9 +61,10 @@ TEST_BIN := $(BUILD)/test_adalora
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
-                libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+                libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
+                gnuplot-nox zlib1g-dev
 
-.PHONY: all lib driver tests run test test-one deps clean
+.PHONY: all lib driver tests run test test-one deps clean experiments
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
 
@@ -119,6 +120,25 @@ test: deps
 
 test-one: tests
 	$(TEST_BIN)
+
+# Every suite of experiments/ through the sweep runner, then one report.
+# Quick (fewer seeds and steps) by default, under 15 minutes on 2 cores;
+# FULL=1 runs the full grids into their own directories. The runs start
+# fresh each time (build/experiments*); `adalora sweep` itself resumes.
+SUITES      := allocation table4 table5 svd-cost revival orthogonality schedule digits
+EXP_RUNS    := build/experiments$(if $(FULL),-full)
+EXP_RESULTS := experiments/results$(if $(FULL),-full)
+EXP_QUICK   := $(if $(FULL),,--quick)
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
+
+experiments: deps
+	@$(MAKE) --no-print-directory all
+	rm -rf $(EXP_RUNS)
+	@for s in $(SUITES); do \
+	    echo "== sweep $$s"; \
+	    build/adalora sweep $$s --out $(EXP_RUNS) $(EXP_QUICK) --jobs $(NPROC) || exit 1; \
+	done
+	build/adalora report $(EXP_RUNS) --out $(EXP_RESULTS)
 
 clean:
 	rm -rf build

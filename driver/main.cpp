@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "sweep.h"
 
 namespace {
 
@@ -51,6 +52,15 @@ int main(int argc, char **argv) {
     adalora::add_train_options(compare, compare_cfg);
     compare->add_option("--methods", compare_methods, "comma list of methods")->capture_default_str();
 
+    adalora::SweepArgs sweep_args;
+    CLI::App *sweep = app.add_subcommand("sweep", "run every cell of a suite (resumable, shardable)");
+    sweep->add_option("suite", sweep_args.suite, "suite name (experiments/NAME.toml) or path")->required();
+    sweep->add_option("--out", sweep_args.out, "sweep directory (cells already in it are skipped)")->required();
+    sweep->add_option("--seeds", sweep_args.seeds, "seeds per cell (default: the suite's)")->check(CLI::Range(1, 1000));
+    sweep->add_option("--shard", sweep_args.shard, "run shard i of N: i/N")->capture_default_str();
+    sweep->add_option("--jobs", sweep_args.jobs, "cells run in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+    sweep->add_flag("--quick", sweep_args.quick, "apply the suite's [quick] settings");
+
     adalora::ScheduleArgs sched;
     CLI::App *schedule = app.add_subcommand("schedule", "print b(t) of Eq. 14, one 't b(t)' line per step");
     schedule->add_option("--init-bgt,--init_bgt", sched.b0, "b(0)")->required();
@@ -79,6 +89,7 @@ int main(int argc, char **argv) {
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
         if (*schedule) return adalora::cmd_schedule(sched);
+        if (*sweep) return adalora::run_sweep(sweep_args) == 0 ? 0 : 1;
     } catch (const adalora::UsageError &e) {
         std::fprintf(stderr, "adalora: %s\n", e.what());
         return 2;

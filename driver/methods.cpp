@@ -42,7 +42,7 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     t.beta2 = cfg.beta2;
     t.gamma = (m == "adalora" || m == "lora-orth" || m == "svd-lora") ? cfg.orth_reg_weight : 0.0;
     t.prune = (m == "adalora" && !cfg.no_prune) || m == "prune-lora";
-    t.hard_delete = m == "prune-lora";
+    t.hard_delete = m == "prune-lora" || (m == "adalora" && cfg.hard_delete);
     t.importance = cfg.importance == "sens" ? ADA_IMPORTANCE_SENS
                    : cfg.importance == "magnitude" ? ADA_IMPORTANCE_MAGNITUDE
                                                    : ADA_IMPORTANCE_SENS_UNC;

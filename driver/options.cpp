@@ -12,7 +12,7 @@
 
 namespace adalora {
 
-const std::vector<std::string> kTasks = {"planted-linear", "planted-mlp"};
+const std::vector<std::string> kTasks = {"planted-linear", "planted-mlp", "digits"};
 const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj"};
 const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
 const std::vector<std::string> kSvdMethods = {"full", "qr"};
@@ -162,6 +162,8 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--batch", c.batch, "mini-batch rows")->capture_default_str();
     cmd->add_option("--importance", c.importance, "triplet score: " + join(kImportance, ", "))->capture_default_str();
     cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
+    cmd->add_flag("--hard-delete,--hard_delete", c.hard_delete,
+                  "adalora: a pruned triplet is zeroed for good instead of masked (prune-lora always is)");
     cmd->add_option("--svd", c.svd, "svd-proj's exact SVD: " + join(kSvdMethods, ", "))->capture_default_str();
     cmd->add_option("--log-every,--log_every", c.log_every, "steps between metrics.csv rows")->capture_default_str();
     cmd->add_flag("--mask-jump,--mask_jump", c.mask_jump,
@@ -174,6 +176,17 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--noise", c.task_opt.noise, "std of the training targets' noise")->capture_default_str();
     cmd->add_option("--train-rows,--train_rows", c.task_opt.train_rows, "training rows")->capture_default_str();
     cmd->add_option("--test-rows,--test_rows", c.task_opt.test_rows, "test rows")->capture_default_str();
+    cmd->add_option("--data-dir,--data_dir", c.task_opt.data_dir, "digits: directory of digits.csv.gz")->capture_default_str();
+    cmd->add_option("--cache-dir,--cache_dir", c.task_opt.cache_dir, "digits: directory of the cached pretrained bases")
+        ->capture_default_str();
+    cmd->add_option("--pretrain-steps,--pretrain_steps", c.task_opt.pretrain_steps,
+                    "digits: AdamW steps of the base on digits 0-4")->capture_default_str();
+    cmd->add_option("--pretrain-seed,--pretrain_seed", c.task_opt.pretrain_seed,
+                    "digits: seed of the base's random start and batches")
+        ->check(CLI::Validator(
+            [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
+            "UINT64"))
+        ->capture_default_str();
 }
 
 void validate(const RunConfig &c) {
@@ -214,6 +227,12 @@ void validate(const RunConfig &c) {
     require(std::isfinite(c.task_opt.noise) && c.task_opt.noise >= 0, "--noise = " + number_text(c.task_opt.noise) + ": must be finite and >= 0");
     require(c.task_opt.train_rows >= 1, "--train-rows = " + std::to_string(c.task_opt.train_rows) + ": must be >= 1");
     require(c.task_opt.test_rows >= 1, "--test-rows = " + std::to_string(c.task_opt.test_rows) + ": must be >= 1");
+    require(!c.task_opt.data_dir.empty(), "--data-dir is empty: the directory of digits.csv.gz");
+    require(!c.task_opt.cache_dir.empty(), "--cache-dir is empty: the directory of the cached pretrained bases");
+    require(c.task_opt.pretrain_steps >= 1 && c.task_opt.pretrain_steps <= 10000000,
+            "--pretrain-steps = " + std::to_string(c.task_opt.pretrain_steps) + ": allowed 1..10000000");
+    require(c.task != "digits" || c.task_opt.planted_ranks.empty(),
+            "--planted-ranks: the digits task has no planted ranks (allowed only with planted-linear, planted-mlp)");
     require(c.importance != "magnitude" || c.method == "adalora",
             "--importance = magnitude: only for --method adalora (the other methods have no lambda)");
 }

@@ -25,6 +25,11 @@ struct TaskOptions {
     std::string planted_ranks;// comma list, one per module; empty = drawn from the seed
     double noise = 0.0;       // std of the training targets' output noise
     int train_rows = 1024, test_rows = 1024;
+    // digits (real data, digits.h)
+    std::string data_dir = "data";          // holds digits.csv.gz
+    std::string cache_dir = "build/cache";  // the pretrained bases
+    long pretrain_steps = 3000;             // AdamW steps of the base on digits 0–4
+    uint64_t pretrain_seed = 0;             // the base's random start and batches
 };
 
 struct RunConfig {
@@ -43,6 +48,7 @@ struct RunConfig {
     int batch = 32;
     std::string importance = "sens-unc";
     bool no_prune = false;
+    bool hard_delete = false;   // adalora: a pruned triplet never comes back (revival ablation)
     std::string svd = "qr";
     long log_every = 10;
     bool mask_jump = false;     // measure the batch loss change of every mask step (2 extra forwards)

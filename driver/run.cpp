@@ -44,25 +44,31 @@ std::string fmt(double v) {
     return buf;
 }
 
-// Mini-batches: the same row indices in every chain, drawn with replacement.
+// Mini-batches: the same row indices in every chain, drawn with replacement;
+// targets y, or labels for a classification task.
 struct BatchSampler {
     const Split &split;
     ada_rng rng;
     std::vector<std::vector<real>> x, y;
+    std::vector<std::vector<int32_t>> labels;
     std::vector<const real *> xs, ys;
+    std::vector<const int32_t *> ls;
     ada_batch batch{};
 
     BatchSampler(const Split &s, int rows, uint64_t seed) : split(s) {
         ada_rng_seed(&rng, seed);
         for (const auto &c : s.chains) {
             x.emplace_back((size_t)rows * c.d_in);
-            y.emplace_back((size_t)rows * c.d_out);
+            y.emplace_back(c.y.empty() ? 0 : (size_t)rows * c.d_out);
+            labels.emplace_back(c.labels.empty() ? 0 : (size_t)rows);
         }
         for (size_t c = 0; c < x.size(); c++) {
             xs.push_back(x[c].data());
             ys.push_back(y[c].data());
+            ls.push_back(labels[c].data());
         }
-        batch = {rows, xs.data(), ys.data(), nullptr};
+        const bool labelled = !s.chains.empty() && !s.chains[0].labels.empty();
+        batch = {rows, xs.data(), labelled ? nullptr : ys.data(), labelled ? ls.data() : nullptr};
     }
 
     const ada_batch &next() {
@@ -71,7 +77,8 @@ struct BatchSampler {
             for (size_t c = 0; c < x.size(); c++) {
                 const ChainData &d = split.chains[c];
                 std::copy_n(&d.x[row * d.d_in], d.d_in, &x[c][(size_t)b * d.d_in]);
-                std::copy_n(&d.y[row * d.d_out], d.d_out, &y[c][(size_t)b * d.d_out]);
+                if (!d.y.empty()) std::copy_n(&d.y[row * d.d_out], d.d_out, &y[c][(size_t)b * d.d_out]);
+                if (!d.labels.empty()) labels[c][b] = d.labels[row];
             }
         }
         return batch;
@@ -151,10 +158,12 @@ nlohmann::json config_json(const RunConfig &c) {
             {"tinit", c.tinit}, {"tfinal", c.tfinal}, {"deltaT", c.deltaT}, {"total_step", c.total_step},
             {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
             {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
-            {"clip", c.clip}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune},
+            {"clip", c.clip}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune}, {"hard_delete", c.hard_delete},
             {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"mask_jump", c.mask_jump}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
             {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
-            {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows}};
+            {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows},
+            {"data_dir", c.task_opt.data_dir}, {"cache_dir", c.task_opt.cache_dir},
+            {"pretrain_steps", c.task_opt.pretrain_steps}, {"pretrain_seed", c.task_opt.pretrain_seed}};
 }
 
 RunOutput train_run(const RunConfig &cfg, LogMode log) {
@@ -163,6 +172,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     ada_model *model = nullptr;
     check(ada_model_create(&model, &setup.model), "model");
     std::unique_ptr<ada_model, void (*)(ada_model *)> model_owner(model, ada_model_free);
+    apply_base(task, model);  // a pretrained base (digits) replaces the random one
     ada_trainer *tr = nullptr;
     check(ada_trainer_create(&tr, model, &setup.train), "trainer");
     std::unique_ptr<ada_trainer, void (*)(ada_trainer *)> trainer_owner(tr, ada_trainer_free);
@@ -251,7 +261,16 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     s["final_train_loss"] = split_loss(model, task.train);
     s["final_test_loss"] = split_loss(model, task.test);
     s["kept_rank"] = ranks_by_module(model, kept);
-    s["planted_rank"] = ranks_by_module(model, task.planted_rank);
+    if (task.is_classification()) {
+        s["final_train_accuracy"] = split_accuracy(model, task.train);
+        s["final_test_accuracy"] = split_accuracy(model, task.test);
+    }
+    if (!task.base.empty()) {
+        s["pretrain_test_accuracy"] = task.pretrain_test_accuracy;
+        s["pretrain_cache"] = task.pretrain_cache;
+    }
+    if (task.planted_rank.empty()) s["planted_rank"] = nullptr;  // digits: no planted ranks
+    else s["planted_rank"] = ranks_by_module(model, task.planted_rank);
     s["target_budget"] = setup.target_budget;
     if (task.has_oracle()) {
         // One oracle for every method: the asked b(T), at most init_r per module.
