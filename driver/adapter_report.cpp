@@ -55,7 +55,7 @@ nlohmann::json adapter_report(const ada_model *m, const Task &task) {
         if (w.lam) entry["lambda"] = std::vector<double>(w.lam, w.lam + r);
         entry["orth_P"] = orth_p;
         entry["orth_Q"] = orth_q;
-        if (!task.planted_left.empty()) {
+        if ((size_t)k < task.planted_left.size() && (size_t)k < task.planted_rank.size()) {
             int planted = task.planted_rank[k];
             int learned = 0;
             for (int i = 0; i < r; i++) learned += s[i] > 1e-6 * std::max(s[0], 1e-30);

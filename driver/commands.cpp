@@ -33,6 +33,8 @@ int cmd_train(const RunConfig &cfg) {
     if (!s["oracle_test_loss"].is_null())
         std::printf(", expected loss %.6g, oracle %.6g", s["expected_test_loss"].get<double>(),
                     s["oracle_test_loss"].get<double>());
+    if (s.contains("final_test_accuracy"))
+        std::printf(", test accuracy %.4f", s["final_test_accuracy"].get<double>());
     std::printf(", %zu -> %zu trainable parameters, %.3f ms/step; wrote %s\n",
                 s["trainable_params_initial"].get<size_t>(), s["trainable_params_final"].get<size_t>(),
                 s["ms_per_step"].get<double>(), cfg.out.c_str());
@@ -60,11 +62,15 @@ int cmd_compare(const RunConfig &base, const std::string &methods) {
         std::fprintf(stderr, "== %s\n", m.c_str());
         runs.push_back(train_run(cfg, m == "adalora" ? LogMode::lines : LogMode::quiet));
     }
-    long planted = 0;
-    for (auto &kv : runs[0].summary["planted_rank"].items()) planted += std::min(kv.value().get<long>(), (long)base.init_r);
-    std::printf("\n%s, seed %llu, b(T) = %ld (planted ranks capped at init_r sum to %ld), T = %ld\n",
-                base.task.c_str(), (unsigned long long)base.seed, runs[0].summary["target_budget"].get<long>(),
-                planted, base.total_step);
+    std::printf("\n%s, seed %llu, b(T) = %ld, T = %ld", base.task.c_str(), (unsigned long long)base.seed,
+                runs[0].summary["target_budget"].get<long>(), base.total_step);
+    if (runs[0].summary["planted_rank"].is_object()) {
+        long planted = 0;
+        for (auto &kv : runs[0].summary["planted_rank"].items())
+            planted += std::min(kv.value().get<long>(), (long)base.init_r);
+        std::printf(" (planted ranks capped at init_r sum to %ld)", planted);
+    }
+    std::printf("\n");
     std::printf("%-11s %10s %12s %12s %10s %10s %9s\n", "method", "params", "test loss", "gap", "alloc err",
                 "exact mods", "ms/step");
     for (size_t i = 0; i < runs.size(); i++) {
@@ -72,6 +78,7 @@ int cmd_compare(const RunConfig &base, const std::string &methods) {
         bool oracle = !s["oracle_test_loss"].is_null();
         double loss = oracle ? s["expected_test_loss"].get<double>() : s["final_test_loss"].get<double>();
         std::printf("%-11s %10zu %12.5g", list[i].c_str(), s["trainable_params_final"].get<size_t>(), loss);
+        if (s.contains("final_test_accuracy")) std::printf("  accuracy %.4f", s["final_test_accuracy"].get<double>());
         if (oracle)
             std::printf(" %12.5g %10ld %10d", s["gap_to_oracle"].get<double>(), s["allocation_error"].get<long>(),
                         s["modules_matching_oracle"].get<int>());

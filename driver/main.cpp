@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "report.h"
 #include "sweep.h"
 
 namespace {
@@ -61,6 +62,14 @@ int main(int argc, char **argv) {
     sweep->add_option("--jobs", sweep_args.jobs, "cells run in parallel")->check(CLI::Range(1, 256))->capture_default_str();
     sweep->add_flag("--quick", sweep_args.quick, "apply the suite's [quick] settings");
 
+    adalora::ReportOptions report_opt;
+    bool report_no_plots = false;
+    CLI::App *report = app.add_subcommand("report", "merge sweep directories into REPORT_DIR/REPORT.md with plots");
+    report->add_option("dirs", report_opt.dirs, "sweep directories (DIR/<suite>/...), e.g. one per shard")->required();
+    report->add_option("--out", report_opt.out, "report directory (created; its parent must exist)")->required();
+    report->add_option("--gnuplot", report_opt.gnuplot, "gnuplot command")->capture_default_str();
+    report->add_flag("--no-plots", report_no_plots, "write REPORT.md without plots");
+
     adalora::ScheduleArgs sched;
     CLI::App *schedule = app.add_subcommand("schedule", "print b(t) of Eq. 14, one 't b(t)' line per step");
     schedule->add_option("--init-bgt,--init_bgt", sched.b0, "b(0)")->required();
@@ -89,6 +98,10 @@ int main(int argc, char **argv) {
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
         if (*schedule) return adalora::cmd_schedule(sched);
+        if (*report) {
+            report_opt.plots = !report_no_plots;
+            return adalora::cmd_report(report_opt);
+        }
         if (*sweep) return adalora::run_sweep(sweep_args) == 0 ? 0 : 1;
     } catch (const adalora::UsageError &e) {
         std::fprintf(stderr, "adalora: %s\n", e.what());

@@ -187,6 +187,9 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
 
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
     Logger logger{log, cfg.total_step};
+    if (log != LogMode::quiet && !task.base.empty())
+        std::fprintf(stderr, "pretrained base %s: %s, test accuracy %.4f on its own task\n", task.pretrain_cache.c_str(),
+                     task.pretrain_cache_status.c_str(), task.pretrain_test_accuracy);
     double ms[ADA_TIME_COUNT] = {0}, svd_ms = 0;
     ada_step_info info{};
     const auto t0 = Clock::now();
@@ -267,7 +270,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     }
     if (!task.base.empty()) {
         s["pretrain_test_accuracy"] = task.pretrain_test_accuracy;
-        s["pretrain_cache"] = task.pretrain_cache;
+        s["pretrain_cache"] = task.pretrain_cache;  // the file; whether it was a hit is logged only
     }
     if (task.planted_rank.empty()) s["planted_rank"] = nullptr;  // digits: no planted ranks
     else s["planted_rank"] = ranks_by_module(model, task.planted_rank);

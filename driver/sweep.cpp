@@ -57,7 +57,7 @@ void check_key(CLI::App *train, const std::string &suite, const std::string &key
 }
 
 // Scalars into `fixed`, arrays into `axes`, inline tables of `variants`.
-void read_table(const toml::table &t, Suite &s, CLI::App *train, bool top) {
+void read_table(const toml::table &t, SweepSuite &s, CLI::App *train, bool top) {
     for (auto &&[k, node] : t) {
         std::string key(k.str());
         if (top && key == "quick") {
@@ -86,7 +86,7 @@ void read_table(const toml::table &t, Suite &s, CLI::App *train, bool top) {
             s.variants = nlohmann::json::array();
             for (auto &&item : *arr) {
                 auto *vt = item.as_table();
-                if (!vt) throw UsageError("suite " + s.name + ": every variant must be an inline table");
+                if (!vt) throw UsageError("suite " + s.name + ": variants: every entry must be an inline table");
                 nlohmann::json v = nlohmann::json::object();
                 for (auto &&[vk, vn] : *vt) {
                     check_key(train, s.name, std::string(vk.str()));
@@ -134,7 +134,7 @@ RunConfig config_of(const nlohmann::json &settings, const std::string &suite, co
     return cfg;
 }
 
-void expand(Suite &s, const std::string &out_dir) {
+void expand(SweepSuite &s, const std::string &out_dir) {
     if (s.variants.empty()) s.variants.push_back(nlohmann::json::object());
     std::vector<std::string> keys;
     for (auto &[k, v] : s.axes.items()) keys.push_back(k);
@@ -189,13 +189,13 @@ void parse_shard(const std::string &text, int *index, int *count) {
     *count = n;
 }
 
-nlohmann::json suite_record(const Suite &s) {
+nlohmann::json suite_record(const SweepSuite &s) {
     return {{"suite", s.name}, {"description", s.description}, {"axes", s.axes}, {"fixed", s.fixed},
             {"variants", s.variants}, {"seeds", s.seeds}, {"max_jobs", s.max_jobs}, {"quick", s.quick}};
 }
 
 // suite.json is written once; a resumed sweep must describe the same grid.
-void record_suite(const Suite &s, const fs::path &dir) {
+void record_suite(const SweepSuite &s, const fs::path &dir) {
     fs::path path = dir / "suite.json";
     nlohmann::json rec = suite_record(s);
     if (fs::exists(path)) {
@@ -218,10 +218,10 @@ void record_suite(const Suite &s, const fs::path &dir) {
 
 }  // namespace
 
-Suite load_suite(const SweepArgs &args) {
+SweepSuite load_suite(const SweepArgs &args) {
     std::string path = suite_path(args.suite);
     if (!fs::is_regular_file(path)) throw UsageError("suite " + args.suite + ": cannot read " + path);
-    Suite s;
+    SweepSuite s;
     s.name = fs::path(path).stem().string();
     s.quick = args.quick;
     toml::table table;
@@ -247,7 +247,7 @@ int run_sweep(const SweepArgs &args) {
     if (args.jobs < 1 || args.jobs > 256) throw UsageError("--jobs " + std::to_string(args.jobs) + ": allowed 1..256");
     int shard, shards;
     parse_shard(args.shard, &shard, &shards);
-    Suite s = load_suite(args);
+    SweepSuite s = load_suite(args);
     fs::path cells_dir = fs::path(args.out) / s.name / "cells";
     std::error_code ec;
     fs::create_directories(cells_dir, ec);

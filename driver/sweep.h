@@ -38,7 +38,7 @@ struct SuiteCell {
     RunConfig config;
 };
 
-struct Suite {
+struct SweepSuite {
     std::string name, description;
     nlohmann::json axes = nlohmann::json::object(), fixed = nlohmann::json::object();
     nlohmann::json variants = nlohmann::json::array();
@@ -49,7 +49,7 @@ struct Suite {
 };
 
 // Reads and validates a suite and expands its grid. Throws UsageError.
-Suite load_suite(const SweepArgs &args);
+SweepSuite load_suite(const SweepArgs &args);
 
 // Runs this shard's missing cells; returns the number of failed cells.
 int run_sweep(const SweepArgs &args);

@@ -1,4 +1,4 @@
-// tasks.cpp: planted-linear and planted-mlp.
+// tasks.cpp: planted-linear and planted-mlp (digits: digits.cpp).
 #include "tasks.h"
 
 #include <algorithm>
@@ -6,6 +6,8 @@
 #include <functional>
 #include <sstream>
 #include <stdexcept>
+
+#include "digits.h"
 
 extern "C" {
 #include "rng.h"
@@ -159,6 +161,7 @@ void Task::bind_names() {
 }
 
 Task make_task(const RunConfig &cfg) {
+    if (cfg.task == "digits") return make_digits_task(cfg);
     const TaskOptions &o = cfg.task_opt;
     Task task;
     task.name = cfg.task;
@@ -251,19 +254,60 @@ double expected_loss(const Task &task, const ada_model *m) {
 double split_loss(ada_model *m, const Split &split) {
     const int chunk = m->config.max_batch;
     std::vector<const real *> xs(split.chains.size()), ys(split.chains.size());
+    std::vector<const int32_t *> ls(split.chains.size());
+    const bool labelled = !split.chains.empty() && !split.chains[0].labels.empty();
     double total = 0;
     for (int at = 0; at < split.rows; at += chunk) {
         int n = std::min(chunk, split.rows - at);
         for (size_t c = 0; c < split.chains.size(); c++) {
             xs[c] = split.chains[c].x.data() + (size_t)at * split.chains[c].d_in;
-            ys[c] = split.chains[c].y.data() + (size_t)at * split.chains[c].d_out;
+            if (labelled) ls[c] = split.chains[c].labels.data() + at;
+            else ys[c] = split.chains[c].y.data() + (size_t)at * split.chains[c].d_out;
         }
-        ada_batch batch = {n, xs.data(), ys.data(), nullptr};
+        ada_batch batch = {n, xs.data(), labelled ? nullptr : ys.data(), labelled ? ls.data() : nullptr};
         double loss;
         check(ada_model_forward(m, &batch, &loss, 0), "evaluation");
         total += loss * n;
     }
     return total / split.rows;
+}
+
+double split_accuracy(ada_model *m, const Split &split) {
+    const int chunk = m->config.max_batch;
+    std::vector<const real *> xs(split.chains.size());
+    std::vector<const ada_module *> last(split.chains.size(), nullptr);
+    for (int k = 0; k < m->n_modules; k++) last[m->modules[k].chain] = &m->modules[k];
+    long correct = 0, counted = 0;
+    for (int at = 0; at < split.rows; at += chunk) {
+        int n = std::min(chunk, split.rows - at);
+        for (size_t c = 0; c < split.chains.size(); c++)
+            xs[c] = split.chains[c].x.data() + (size_t)at * split.chains[c].d_in;
+        ada_batch batch = {n, xs.data(), nullptr, nullptr};
+        check(ada_model_forward(m, &batch, nullptr, 0), "evaluation");
+        for (size_t c = 0; c < split.chains.size(); c++) {
+            const ChainData &d = split.chains[c];
+            if (d.labels.empty()) continue;
+            const int classes = last[c]->d_out;
+            for (int i = 0; i < n; i++) {
+                const real *row = last[c]->a + (size_t)i * classes;
+                int best = (int)(std::max_element(row, row + classes) - row);  // first of equal maxima
+                correct += best == d.labels[(size_t)at + i];
+                counted++;
+            }
+        }
+    }
+    return counted ? (double)correct / counted : NAN;
+}
+
+void apply_base(const Task &task, ada_model *m) {
+    if (!task.base.empty() && task.base.size() != (size_t)m->n_modules)
+        throw std::runtime_error("pretrained base: " + std::to_string(task.base.size()) + " modules, the model has " +
+                                 std::to_string(m->n_modules));
+    for (size_t k = 0; k < task.base.size(); k++) {
+        if (task.base[k].size() != (size_t)m->modules[k].d_out * m->modules[k].d_in)
+            throw std::runtime_error("pretrained base: module " + std::to_string(k) + " has the wrong size");
+        check(ada_model_set_base(m, (int)k, task.base[k].data(), m->modules[k].d_in, nullptr), "pretrained base");
+    }
 }
 
 }  // namespace adalora

@@ -1,4 +1,5 @@
-// tasks.h: the tasks, generated from the seed with no files.
+// tasks.h: the tasks: the planted ones, generated from the seed with no
+// files, and the real-data task digits (digits.h).
 //
 // planted-linear  n independent linear modules shaped like a transformer's:
 //   L layers x {q, k, v, o, f1, f2} at width d (q, k, v, o: d x d; f1: 4d x d;
@@ -10,6 +11,8 @@
 //   globally largest σ's, at most r0 per module.
 // planted-mlp  an L-layer GELU MLP teacher, the student's base plus a planted
 //   low-rank Δ*_k per layer; no closed form.
+// digits  handwritten digits: an MLP classifier pretrained on digits 0–4,
+//   adapted to digits 5–9 (digits.h); no planted ranks, no oracle.
 #pragma once
 
 #include <string>
@@ -24,10 +27,12 @@ extern "C" {
 namespace adalora {
 
 // The inputs and targets of one chain, row-major; every chain of a split has
-// the same number of rows.
+// the same number of rows. Regression tasks fill y (rows x d_out);
+// classification tasks (cross-entropy) fill labels (rows) instead.
 struct ChainData {
     int d_in = 0, d_out = 0;
     std::vector<real> x, y;
+    std::vector<int32_t> labels;
 };
 
 struct Split {
@@ -47,7 +52,15 @@ struct Task {
     std::vector<std::vector<real>> planted_delta;
     std::vector<std::vector<double>> planted_sigma;
     std::vector<std::vector<real>> planted_left;
+    // A pretrained frozen base (digits): per module W0 (d_out x d_in,
+    // row-major), written over the student's random base by apply_base().
+    // Empty: the student keeps the base ada_model_create draws from the seed.
+    std::vector<std::vector<real>> base;
+    double pretrain_test_accuracy = 0;  // digits: the base on its own task's test rows
+    std::string pretrain_cache;         // digits: the cache file of the base
+    std::string pretrain_cache_status;  // digits: "hit", "built", "rebuilt (why)" (logged, not in summary.json)
     bool has_oracle() const { return !planted_sigma.empty(); }
+    bool is_classification() const { return loss == ADA_LOSS_CROSS_ENTROPY; }
     void bind_names();
 };
 
@@ -67,5 +80,13 @@ double expected_loss(const Task &task, const ada_model *m);
 
 // Mean task loss of a model over a split, max_batch rows at a time.
 double split_loss(ada_model *m, const Split &split);
+
+// Classification: the fraction of rows whose label is the argmax of the last
+// module's output (forward without gradient, max_batch rows at a time).
+double split_accuracy(ada_model *m, const Split &split);
+
+// Writes task.base (when present) over the model's frozen base, module by
+// module; call right after ada_model_create.
+void apply_base(const Task &task, ada_model *m);
 
 }  // namespace adalora
