@@ -15,12 +15,9 @@
 #include <set>
 #include <sstream>
 
+#include "machine.h"
 #include "options.h"
 
-// OpenBLAS's own description of itself (declared in its <cblas.h>); weak, so a
-// build against another BLAS links and reports "unknown".
-extern "C" char *openblas_get_config(void) __attribute__((weak));
-extern "C" char *openblas_get_corename(void) __attribute__((weak));
 
 namespace adalora::report {
 
@@ -438,13 +435,15 @@ double final_value(const Cell &c, const std::string &col) {
 
 // λ against the true singular values, per module with a kept triplet:
 //   Σ_i |s·|λ|_(i) − σ_i| / Σ_i σ_i over its kept triplets (|λ| sorted
-// descending, s = lora_alpha / r0, r0 = the length of λ), averaged over the
+// descending, s = the run's recorded scale, else lora_alpha / r0), averaged over the
 // modules, in percent. 0 when P and Q are exactly orthonormal.
 double lambda_sigma_deviation(const Cell &c) {
     const auto &s = c.summary;
     if (!s.contains("adapters") || !s["adapters"].is_object()) return NAN;
+    // The run's own scale s of Eq. 3; older summaries lack it: alpha / r0.
+    double scale_recorded = s.contains("scale") && s["scale"].is_number() ? s["scale"].get<double>() : NAN;
     double alpha = json_number(c.config(), "lora_alpha");
-    if (!std::isfinite(alpha)) return NAN;
+    if (!std::isfinite(alpha) && !std::isfinite(scale_recorded)) return NAN;
     double total = 0;
     int modules = 0;
     for (auto &kv : s["adapters"].items()) {
@@ -456,7 +455,7 @@ double lambda_sigma_deviation(const Cell &c) {
         for (auto &x : a["sigma"])
             if (x.is_number()) sig.push_back(x.get<double>());
         if (lam.empty()) continue;
-        const double scale = std::fabs(alpha / (double)lam.size());
+        const double scale = std::fabs(std::isfinite(scale_recorded) ? scale_recorded : alpha / (double)lam.size());
         std::vector<double> kept;
         for (double l : lam)
             if (l != 0) kept.push_back(scale * std::fabs(l));
@@ -582,47 +581,16 @@ Stats variant_stats(const Variant &v, const Metric &m) {
 
 namespace {
 
-std::string run_capture(const std::string &cmd) {
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    int rc = pclose(p);
-    if (rc != 0) return "";
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
-
 }  // namespace
 
 std::vector<std::string> measured_header(const Dataset &data) {
     std::vector<std::string> h;
-    std::string model = "unknown";
-    int cores = 0;
-    {
-        std::ifstream f("/proc/cpuinfo");
-        std::string line;
-        while (std::getline(f, line)) {
-            if (line.rfind("processor", 0) == 0) cores++;
-            if (line.rfind("model name", 0) == 0 && model == "unknown") {
-                auto colon = line.find(':');
-                if (colon != std::string::npos) model = trim(line.substr(colon + 1));
-            }
-        }
-    }
-    h.push_back("machine: " + model + ", " + (cores ? std::to_string(cores) : std::string("unknown")) +
-                " logical cores (where the report was built; shards may have run elsewhere)");
-    std::string blas = "unknown (not OpenBLAS)";
-    if (openblas_get_config) {
-        blas = openblas_get_config();
-        if (openblas_get_corename) blas += "; kernel " + std::string(openblas_get_corename());
-    }
-    h.push_back("BLAS: " + blas);
-    const char *core = std::getenv("OPENBLAS_CORETYPE");
-    h.push_back(std::string("OPENBLAS_CORETYPE: ") + (core && *core ? core : "not set"));
-    std::string commit = run_capture("git rev-parse --short HEAD 2>/dev/null");
-    h.push_back("commit: " + (commit.empty() ? std::string("unknown") : commit));
+    const MachineInfo m = machine_info();
+    h.push_back("machine: " + m.cpu + ", " + (m.cores ? std::to_string(m.cores) : std::string("unknown")) +
+                " logical cores (where the report was built; each cell's summary.json records its own)");
+    h.push_back("BLAS: " + m.blas + "; kernel " + m.blas_kernel);
+    h.push_back("OPENBLAS_CORETYPE: " + (m.coretype.empty() ? std::string("not set") : m.coretype));
+    h.push_back("commit: " + m.commit);
     char date[64];
     std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));

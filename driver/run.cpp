@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "adapter_report.h"
+#include "machine.h"
 #include "methods.h"
 #include "projection_step.h"
 #include "tasks.h"
@@ -261,6 +262,8 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     s["seed"] = cfg.seed;
     s["config"] = config_json(cfg);
     s["precision"] = ADA_PRECISION_NAME;
+    s["machine"] = to_json(machine_info());
+    s["scale"] = model->scale;
     s["final_train_loss"] = split_loss(model, task.train);
     s["final_test_loss"] = split_loss(model, task.test);
     s["kept_rank"] = ranks_by_module(model, kept);

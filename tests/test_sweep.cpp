@@ -52,6 +52,7 @@ nlohmann::json summary_of(const fs::path &cell) {
     // Wall-clock fields differ between any two runs; everything else must not.
     s.erase("ms_per_step");
     s.erase("time_ms");
+    s.erase("machine");  // where it ran (BLAS threads differ with --jobs), not what it computed
     return s;
 }
 
