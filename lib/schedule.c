@@ -46,14 +46,21 @@ static double cubic_budget(long step, const ada_schedule *s) {
     return (double)s->bT + (double)(s->b0 - s->bT) * remain * remain * remain;
 }
 
-ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_schedule *s) {
-    static const char fn[] = "ada_budget_at";
-    ADA_REQUIRE_PTR(budget, fn);
+/* The checks both queries share: a valid schedule and 0 <= step <= T. */
+static ada_status check_query(const char *fn, const void *out, const char *out_name, long step,
+                              const ada_schedule *s) {
+    if (!out) return ada_fail(ADA_ERR_NULL, "%s: %s is NULL", fn, out_name);
     ADA_REQUIRE_PTR(s, fn);
     ada_status st = ada_schedule_check(s, s->b0);
     if (st) return st;
     if (step < 0 || step > s->total)
         return ada_fail(ADA_ERR_RANGE, "%s: step = %ld, allowed: 0..%ld", fn, step, s->total);
+    return ADA_OK;
+}
+
+ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_schedule *s) {
+    ada_status st = check_query("ada_budget_at", budget, "budget", step, s);
+    if (st) return st;
     ada_phase ph = phase_at(step, s);
     long b;
     if (ph == ADA_PHASE_WARMUP) b = s->b0;
@@ -69,13 +76,8 @@ ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_sc
 }
 
 ada_status ada_mask_action_at(ada_mask_action *action, long step, const ada_schedule *s) {
-    static const char fn[] = "ada_mask_action_at";
-    ADA_REQUIRE_PTR(action, fn);
-    ADA_REQUIRE_PTR(s, fn);
-    ada_status st = ada_schedule_check(s, s->b0);
+    ada_status st = check_query("ada_mask_action_at", action, "action", step, s);
     if (st) return st;
-    if (step < 0 || step > s->total)
-        return ada_fail(ADA_ERR_RANGE, "%s: step = %ld, allowed: 0..%ld", fn, step, s->total);
     ada_phase ph = phase_at(step, s);
     int on_grid = step % s->delta_t == 0;
     ada_mask_action a = ADA_ACTION_NONE;

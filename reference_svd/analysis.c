@@ -30,17 +30,8 @@ ada_status ref_adapter_singular_values(real *sigma, real *U, int ldu, real *Vt, 
     ADA_REQUIRE_PTR(lam, fn);
     ADA_REQUIRE_PTR(Q, fn);
     ADA_REQUIRE_PTR(ws, fn);
-    ADA_REQUIRE_POS(d1, fn);
-    ADA_REQUIRE_POS(d2, fn);
-    ADA_REQUIRE_POS(r, fn);
-    if (d1 > ws->max_d1 || d2 > ws->max_d2 || r > ws->max_r)
-        return ada_fail(ADA_ERR_DIM, "%s: d1 = %d, d2 = %d, r = %d exceed the workspace's "
-                        "max_d1 = %d, max_d2 = %d, max_r = %d", fn, d1, d2, r, ws->max_d1,
-                        ws->max_d2, ws->max_r);
-    ADA_REQUIRE_LD(ldp, r, fn);
-    ADA_REQUIRE_LD(ldq, d2, fn);
-    if (U) ADA_REQUIRE_LD(ldu, r, fn);
-    if (Vt) ADA_REQUIRE_LD(ldvt, d2, fn);
+    ada_status st = ref_check_factor_sizes(fn, ws, d1, d2, r, ldp, ldq, U, ldu, Vt, ldvt);
+    if (st) return st;
     if (!ada_matrix_finite(P, d1, r, ldp) || !ada_matrix_finite(Q, r, d2, ldq) ||
         !ada_all_finite(lam, (size_t)r))
         return ada_fail(ADA_ERR_NONFINITE, "%s: P, λ or Q holds NaN or Inf", fn);

@@ -243,6 +243,23 @@ ada_status ref_lowrank_svd_qr_scaled(real *U, int ldu, real *sigma, real *Vt, in
 
 /* ---------------------------------------------------------------- entry */
 
+ada_status ref_check_factor_sizes(const char *fn, const ref_svd_workspace *ws, int d1, int d2,
+                                  int r, int ld_left, int ld_right, const real *U, int ldu,
+                                  const real *Vt, int ldvt) {
+    ADA_REQUIRE_POS(d1, fn);
+    ADA_REQUIRE_POS(d2, fn);
+    ADA_REQUIRE_POS(r, fn);
+    if (d1 > ws->max_d1 || d2 > ws->max_d2 || r > ws->max_r)
+        return ada_fail(ADA_ERR_DIM, "%s: d1 = %d, d2 = %d, r = %d exceed the workspace's "
+                        "max_d1 = %d, max_d2 = %d, max_r = %d", fn, d1, d2, r, ws->max_d1,
+                        ws->max_d2, ws->max_r);
+    ADA_REQUIRE_LD(ld_left, r, fn);
+    ADA_REQUIRE_LD(ld_right, d2, fn);
+    if (U) ADA_REQUIRE_LD(ldu, r, fn);
+    if (Vt) ADA_REQUIRE_LD(ldvt, d2, fn);
+    return ADA_OK;
+}
+
 ada_status ref_lowrank_svd(real *U, int ldu, real *sigma, real *Vt, int ldvt,
                            const real *B, int ldb, const real *A, int lda, int d1, int d2,
                            int r, ref_svd_method method, ref_svd_workspace *ws) {
@@ -251,17 +268,8 @@ ada_status ref_lowrank_svd(real *U, int ldu, real *sigma, real *Vt, int ldvt,
     ADA_REQUIRE_PTR(sigma, fn);
     ADA_REQUIRE_PTR(B, fn);
     ADA_REQUIRE_PTR(A, fn);
-    ADA_REQUIRE_POS(d1, fn);
-    ADA_REQUIRE_POS(d2, fn);
-    ADA_REQUIRE_POS(r, fn);
-    if (d1 > ws->max_d1 || d2 > ws->max_d2 || r > ws->max_r)
-        return ada_fail(ADA_ERR_DIM, "%s: d1 = %d, d2 = %d, r = %d exceed the workspace's "
-                        "max_d1 = %d, max_d2 = %d, max_r = %d", fn, d1, d2, r, ws->max_d1,
-                        ws->max_d2, ws->max_r);
-    ADA_REQUIRE_LD(ldb, r, fn);
-    ADA_REQUIRE_LD(lda, d2, fn);
-    if (U) ADA_REQUIRE_LD(ldu, r, fn);
-    if (Vt) ADA_REQUIRE_LD(ldvt, d2, fn);
+    ada_status st = ref_check_factor_sizes(fn, ws, d1, d2, r, ldb, lda, U, ldu, Vt, ldvt);
+    if (st) return st;
     if (!ref_svd_method_name(method))
         return ada_fail(ADA_ERR_RANGE, "%s: method = %d, allowed: 0 (full), 1 (qr)", fn,
                         (int)method);

@@ -38,6 +38,14 @@ _Static_assert(sizeof(lapack_int) == sizeof(int), "reference_svd expects LP64 LA
  * computation could not finish. */
 ada_status ref_lapack_fail(const char *fn, const char *routine, lapack_int info);
 
+/* The size checks ref_lowrank_svd and ref_adapter_singular_values share:
+ * d1, d2, r >= 1 and within the workspace, the left factor's (d1 x r) and
+ * the right factor's (r x d2) leading dimensions, and those of U and Vt when
+ * they are wanted. */
+ada_status ref_check_factor_sizes(const char *fn, const ref_svd_workspace *ws, int d1, int d2,
+                                  int r, int ld_left, int ld_right, const real *U, int ldu,
+                                  const real *Vt, int ldvt);
+
 /* The QR path of ref_lowrank_svd with B's column j scaled by lam[j] · (keep[j]
  * != 0) (lam NULL: no scaling; keep NULL: all kept), so the SVD of
  * P diag(λ ⊙ m) Q needs no scaled copy of P. Arguments are not validated

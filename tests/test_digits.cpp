@@ -32,7 +32,11 @@
 #include "run.h"
 #include "tasks.h"
 
+#include "test_files.h"
+
 namespace fs = std::filesystem;
+using test::TempDir;
+using test::usage_error;
 
 namespace {
 
@@ -130,18 +134,6 @@ void gzip_text(const fs::path &path, const std::string &text) {
     REQUIRE(gzclose(f) == Z_OK);
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/adalora-digits-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // A short run of `method` on digits: pretraining 300 steps into `cache`.
 adalora::RunConfig short_run(const std::string &method, const fs::path &cache) {
@@ -163,16 +155,6 @@ adalora::RunConfig short_run(const std::string &method, const fs::path &cache) {
     return c;
 }
 
-// The message of the UsageError `f` throws ("" when it throws none).
-template <class F>
-std::string usage_error(F f) {
-    try {
-        f();
-    } catch (const adalora::UsageError &e) {
-        return e.what();
-    }
-    return "";
-}
 
 bool same_bits(const std::vector<std::vector<real>> &a, const std::vector<std::vector<real>> &b) {
     if (a.size() != b.size()) return false;

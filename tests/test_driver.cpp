@@ -22,7 +22,11 @@
 #include "run.h"
 #include "tasks.h"
 
+#include "test_files.h"
+
 namespace fs = std::filesystem;
+using test::TempDir;
+using test::usage_error;
 
 namespace {
 
@@ -72,33 +76,7 @@ long kept_sum(const nlohmann::json &summary) {
     return total;
 }
 
-// The message of the UsageError `f` throws ("" when it throws none).
-template <class F>
-std::string usage_error(F f) {
-    try {
-        f();
-    } catch (const adalora::UsageError &e) {
-        return e.what();
-    }
-    return "";
-}
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/adalora-driver-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string write(const std::string &name, const std::string &text) const {
-        std::ofstream(path / name) << text;
-        return (path / name).string();
-    }
-};
 
 // Parses `train` + the config file's tokens + `flags`, as main.cpp does
 // (file tokens first, so flags override them).

@@ -17,24 +17,16 @@
 #include "options.h"
 #include "report.h"
 
+#include "test_files.h"
+
 namespace fs = std::filesystem;
+using test::TempDir;
+using test::usage_error;
 using nlohmann::json;
 namespace R = adalora::report;
 
 namespace {
 
-struct TempDir {
-    fs::path root;
-    TempDir() {
-        char tmpl[] = "/tmp/adalora-report-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        root = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(root, ec);
-    }
-};
 
 void write_text(const fs::path &p, const std::string &text) {
     fs::create_directories(p.parent_path());
@@ -131,15 +123,6 @@ std::string without_dir_lines(const std::string &text) {
     return out;
 }
 
-template <class F>
-std::string usage_error(F f) {
-    try {
-        f();
-    } catch (const adalora::UsageError &e) {
-        return e.what();
-    }
-    return "";
-}
 
 std::string claims_text(const R::Dataset &d, const std::string &suite) {
     const R::Suite *s = d.find(suite);
@@ -197,35 +180,35 @@ TEST_CASE("report: mean, sample std and Student-t CI against numbers worked out 
 
 TEST_CASE("report: two shard directories merge into the same REPORT.md tables as one directory") {
     TempDir t;
-    write_allocation(t.root / "all", [](int) { return true; });
-    write_allocation(t.root / "s1", [](int i) { return i % 2 == 0; });
+    write_allocation(t.path / "all", [](int) { return true; });
+    write_allocation(t.path / "s1", [](int i) { return i % 2 == 0; });
     // Shard 2 also holds cell 0, identical: allowed.
-    write_allocation(t.root / "s2", [](int i) { return i % 2 == 1 || i == 0; });
+    write_allocation(t.path / "s2", [](int i) { return i % 2 == 1 || i == 0; });
     // An unfinished cell is ignored.
-    write_text(t.root / "s2" / "allocation" / "cells" / "method-lora_target_r-9_seed-0.tmp-123" / "summary.json", "{");
+    write_text(t.path / "s2" / "allocation" / "cells" / "method-lora_target_r-9_seed-0.tmp-123" / "summary.json", "{");
 
-    adalora::write_report(options({t.root / "all"}, t.root / "r_all"));
-    adalora::write_report(options({t.root / "s1", t.root / "s2"}, t.root / "r_shards"));
-    const std::string one = read_text(t.root / "r_all" / "REPORT.md");
-    const std::string two = read_text(t.root / "r_shards" / "REPORT.md");
+    adalora::write_report(options({t.path / "all"}, t.path / "r_all"));
+    adalora::write_report(options({t.path / "s1", t.path / "s2"}, t.path / "r_shards"));
+    const std::string one = read_text(t.path / "r_all" / "REPORT.md");
+    const std::string two = read_text(t.path / "r_shards" / "REPORT.md");
     CHECK(without_dir_lines(one) == without_dir_lines(two));
     CHECK(one.find("finished cells: 12 of 12") != std::string::npos);
     CHECK(two.find("finished cells: 12 of 12") != std::string::npos);
-    CHECK(fs::is_directory(t.root / "r_all" / "plots"));
+    CHECK(fs::is_directory(t.path / "r_all" / "plots"));
     // adalora at target_r = 1: gaps 0.10, 0.11, 0.12: mean 0.11, std 0.01,
     // CI 0.11 ± 4.3026527 · 0.01 / √3 = [0.08516, 0.1348].
     CHECK(one.find("| adalora | 1 | 3 | 0.11 ± 0.01 [0.08516, 0.1348] |") != std::string::npos);
     CHECK(one.find("- machine: test") != std::string::npos);
 
     // The report directory exists now: writing again replaces REPORT.md.
-    adalora::write_report(options({t.root / "all"}, t.root / "r_all"));
-    CHECK(read_text(t.root / "r_all" / "REPORT.md") == one);
+    adalora::write_report(options({t.path / "all"}, t.path / "r_all"));
+    CHECK(read_text(t.path / "r_all" / "REPORT.md") == one);
 }
 
 TEST_CASE("report: a claim says yes when the numbers hold and no when they do not") {
     TempDir t;
-    write_allocation(t.root / "good", [](int) { return true; });
-    const std::string good = claims_text(R::load_report_inputs({(t.root / "good").string()}), "allocation");
+    write_allocation(t.path / "good", [](int) { return true; });
+    const std::string good = claims_text(R::load_report_inputs({(t.path / "good").string()}), "allocation");
     CHECK(good.find("adalora's gap to the oracle is smaller than lora's at every budget on planted-linear: **yes** "
                     "(target_r=1: adalora 0.11 vs lora 1.01") != std::string::npos);
     CHECK(good.find("adalora's allocation error (Σ_k |kept − oracle|) is smaller than lora's at every budget on "
@@ -235,8 +218,8 @@ TEST_CASE("report: a claim says yes when the numbers hold and no when they do no
           std::string::npos);
 
     // lora at target_r = 2 beats adalora (0.05 + 0.01 seed < 0.2 + 0.01 seed).
-    write_allocation(t.root / "bad", [](int) { return true; }, 0.05);
-    const std::string bad = claims_text(R::load_report_inputs({(t.root / "bad").string()}), "allocation");
+    write_allocation(t.path / "bad", [](int) { return true; }, 0.05);
+    const std::string bad = claims_text(R::load_report_inputs({(t.path / "bad").string()}), "allocation");
     CHECK(bad.find("adalora's gap to the oracle is smaller than lora's at every budget on planted-linear: **no**, holds "
                    "at 1 of 2") != std::string::npos);
 }
@@ -245,7 +228,7 @@ TEST_CASE("report: svd-cost claims fit the log-log slope of allocation time agai
     TempDir t;
     const json variants = json::array({{{"method", "adalora"}}, {{"method", "svd-proj"}, {"svd", "full"}},
                                        {{"method", "svd-proj"}, {"svd", "qr"}}});
-    write_suite(t.root, "svd-cost", {{"width", {64, 128, 256}}}, 1, variants);
+    write_suite(t.path, "svd-cost", {{"width", {64, 128, 256}}}, 1, variants);
     for (const auto &v : variants)
         for (int d : {64, 128, 256}) {
             json cell = v;
@@ -257,10 +240,10 @@ TEST_CASE("report: svd-cost claims fit the log-log slope of allocation time agai
             double alloc_ms = v["method"] == "adalora" ? 1e-2 * d : 0.0;
             double step = svd == "full" ? 2e-6 * d * d * d : 1e-2 * d;
             std::string id = v["method"].get<std::string>() + svd + "_" + std::to_string(d);
-            write_cell(t.root, "svd-cost", id, cell,
+            write_cell(t.path, "svd-cost", id, cell,
                        {{"time_ms", {{"allocation", alloc_ms}, {"svd", svd_ms}}}, {"ms_per_step", step}});
         }
-    R::Dataset d = R::load_report_inputs({t.root.string()});
+    R::Dataset d = R::load_report_inputs({t.path.string()});
     const std::string c = claims_text(d, "svd-cost");
     CHECK(c.find("full SVD allocation cost grows faster with d than qr's: **yes** (fitted log-log slope of allocation "
                  "ms per mask step against d: full ≈ 3, qr ≈ 1, adalora ≈ 1 (d = 64..256)") != std::string::npos);
@@ -273,60 +256,60 @@ TEST_CASE("report: svd-cost claims fit the log-log slope of allocation time agai
 
 TEST_CASE("report: a conflicting duplicate cell and other bad input are UsageErrors") {
     TempDir t;
-    write_allocation(t.root / "s1", [](int i) { return i < 3; });
-    write_allocation(t.root / "s2", [](int i) { return i < 3; }, 0.5);
+    write_allocation(t.path / "s1", [](int i) { return i < 3; });
+    write_allocation(t.path / "s2", [](int i) { return i < 3; }, 0.5);
     // Same adalora cells: fine.
-    CHECK(usage_error([&] { R::load_report_inputs({(t.root / "s1").string(), (t.root / "s2").string()}); }) == "");
+    CHECK(usage_error([&] { R::load_report_inputs({(t.path / "s1").string(), (t.path / "s2").string()}); }) == "");
     // One of them changed in s2: an error naming the cell.
-    write_cell(t.root / "s2", "allocation", alloc_id("adalora", 1, 0),
+    write_cell(t.path / "s2", "allocation", alloc_id("adalora", 1, 0),
                {{"method", "adalora"}, {"target_r", 1}, {"seed", 0}}, {{"gap_to_oracle", 9.0}});
-    std::string e = usage_error([&] { R::load_report_inputs({(t.root / "s1").string(), (t.root / "s2").string()}); });
+    std::string e = usage_error([&] { R::load_report_inputs({(t.path / "s1").string(), (t.path / "s2").string()}); });
     CHECK(e.find("cell allocation/" + alloc_id("adalora", 1, 0) + " differs between") != std::string::npos);
     CHECK(e.find('\n') == std::string::npos);
     // A missing directory, a directory without suites, a malformed summary.json.
-    CHECK(usage_error([&] { R::load_report_inputs({(t.root / "nope").string()}); }).find("no such directory") !=
+    CHECK(usage_error([&] { R::load_report_inputs({(t.path / "nope").string()}); }).find("no such directory") !=
           std::string::npos);
-    fs::create_directories(t.root / "empty");
-    CHECK(usage_error([&] { R::load_report_inputs({(t.root / "empty").string()}); }).find("no suites found") !=
+    fs::create_directories(t.path / "empty");
+    CHECK(usage_error([&] { R::load_report_inputs({(t.path / "empty").string()}); }).find("no suites found") !=
           std::string::npos);
     CHECK(usage_error([&] { R::load_report_inputs({}); }) != "");
-    write_allocation(t.root / "broken", [](int i) { return i == 0; });
-    write_text(t.root / "broken" / "allocation" / "cells" / alloc_id("adalora", 1, 0) / "summary.json", "{\"cell\": ");
-    CHECK(usage_error([&] { R::load_report_inputs({(t.root / "broken").string()}); }).find("malformed JSON") !=
+    write_allocation(t.path / "broken", [](int i) { return i == 0; });
+    write_text(t.path / "broken" / "allocation" / "cells" / alloc_id("adalora", 1, 0) / "summary.json", "{\"cell\": ");
+    CHECK(usage_error([&] { R::load_report_inputs({(t.path / "broken").string()}); }).find("malformed JSON") !=
           std::string::npos);
     // The output's parent must exist; nothing is written on bad input.
-    CHECK(usage_error([&] { adalora::write_report(options({t.root / "s1"}, t.root / "no" / "where")); })
+    CHECK(usage_error([&] { adalora::write_report(options({t.path / "s1"}, t.path / "no" / "where")); })
               .find("parent directory") != std::string::npos);
-    CHECK(usage_error([&] { adalora::write_report(options({t.root / "nope"}, t.root / "out")); }) != "");
-    CHECK_FALSE(fs::exists(t.root / "out"));
+    CHECK(usage_error([&] { adalora::write_report(options({t.path / "nope"}, t.path / "out")); }) != "");
+    CHECK_FALSE(fs::exists(t.path / "out"));
 }
 
 TEST_CASE("report: without gnuplot the report still builds and says which plots were skipped") {
     TempDir t;
-    write_allocation(t.root / "sw", [](int) { return true; });
-    adalora::ReportOptions o = options({t.root / "sw"}, t.root / "r");
+    write_allocation(t.path / "sw", [](int) { return true; });
+    adalora::ReportOptions o = options({t.path / "sw"}, t.path / "r");
     o.plots = true;
-    o.gnuplot = (t.root / "no-such-gnuplot").string();
+    o.gnuplot = (t.path / "no-such-gnuplot").string();
     adalora::write_report(o);
-    const std::string text = read_text(t.root / "r" / "REPORT.md");
+    const std::string text = read_text(t.path / "r" / "REPORT.md");
     CHECK(text.find("skipped (gnuplot not found") != std::string::npos);
     CHECK(text.find("## Skipped plots") != std::string::npos);
     // The data and the scripts are there to draw them later.
-    CHECK(fs::is_regular_file(t.root / "r" / "plots" / "rank_heatmap.gp"));
-    CHECK(fs::is_regular_file(t.root / "r" / "plots" / "rank_heatmap.dat"));
-    CHECK_FALSE(fs::exists(t.root / "r" / "plots" / "rank_heatmap.png"));
+    CHECK(fs::is_regular_file(t.path / "r" / "plots" / "rank_heatmap.gp"));
+    CHECK(fs::is_regular_file(t.path / "r" / "plots" / "rank_heatmap.dat"));
+    CHECK_FALSE(fs::exists(t.path / "r" / "plots" / "rank_heatmap.png"));
     // A gnuplot that fails: the exit code is reported.
     o.gnuplot = "false";
     adalora::write_report(o);
-    CHECK(read_text(t.root / "r" / "REPORT.md").find("skipped (gnuplot exited with code 1") != std::string::npos);
+    CHECK(read_text(t.path / "r" / "REPORT.md").find("skipped (gnuplot exited with code 1") != std::string::npos);
     if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
         o.gnuplot = "gnuplot";
-        o.out = (t.root / "r2").string();
+        o.out = (t.path / "r2").string();
         adalora::write_report(o);
-        const std::string drawn = read_text(t.root / "r2" / "REPORT.md");
+        const std::string drawn = read_text(t.path / "r2" / "REPORT.md");
         CHECK(drawn.find("![Kept rank per module") != std::string::npos);
         CHECK(drawn.find("## Skipped plots") == std::string::npos);
-        CHECK(fs::file_size(t.root / "r2" / "plots" / "rank_heatmap.png") > 0);
-        CHECK(fs::file_size(t.root / "r2" / "plots" / "allocation_bars.svg") > 0);
+        CHECK(fs::file_size(t.path / "r2" / "plots" / "rank_heatmap.png") > 0);
+        CHECK(fs::file_size(t.path / "r2" / "plots" / "allocation_bars.svg") > 0);
     }
 }

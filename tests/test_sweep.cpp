@@ -12,23 +12,14 @@
 
 #include "sweep.h"
 
+#include "test_files.h"
+
 namespace fs = std::filesystem;
+using test::TempDir;
+
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() /
-               ("adalora-sweep-" + std::to_string(::getpid()) + "-" +
-                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // A tiny two-method suite: 2 variants x 1 axis value x `seeds` seeds.
 std::string write_suite(const fs::path &dir, const std::string &name, const std::string &extra = "") {

@@ -1,0 +1,47 @@
+// test_files.h: what the driver tests share: a temporary directory removed
+// at the end of the test, and the message of an expected UsageError.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "options.h"
+
+namespace test {
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/adalora-test-XXXXXX";
+        REQUIRE(mkdtemp(tmpl) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    // Writes `text` into the file `name` here; returns its path.
+    std::string write(const std::string &name, const std::string &text) const {
+        std::ofstream(path / name) << text;
+        return (path / name).string();
+    }
+};
+
+// The message of the UsageError `f` throws ("" when it throws none).
+template <class F>
+std::string usage_error(F f) {
+    try {
+        f();
+    } catch (const adalora::UsageError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace test
