@@ -125,7 +125,7 @@ test-one: tests
 # Quick (fewer seeds and steps) by default, under 15 minutes on 2 cores;
 # FULL=1 runs the full grids into their own directories. The runs start
 # fresh each time (build/experiments*); `adalora sweep` itself resumes.
-SUITES      := allocation table4 table5 svd-cost revival orthogonality schedule digits
+SUITES      := allocation table4 table5 svd-cost revival orthogonality schedule digits conventions
 EXP_RUNS    := build/experiments$(if $(FULL),-full)
 EXP_RESULTS := experiments/results$(if $(FULL),-full)
 EXP_QUICK   := $(if $(FULL),,--quick)

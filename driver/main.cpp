@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "conventions.h"
 #include "options.h"
 #include "report.h"
 #include "sweep.h"
@@ -70,6 +71,8 @@ int main(int argc, char **argv) {
     report->add_option("--gnuplot", report_opt.gnuplot, "gnuplot command")->capture_default_str();
     report->add_flag("--no-plots", report_no_plots, "write REPORT.md without plots");
 
+    CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (spec section 4)");
+
     adalora::ScheduleArgs sched;
     CLI::App *schedule = app.add_subcommand("schedule", "print b(t) of Eq. 14, one 't b(t)' line per step");
     schedule->add_option("--init-bgt,--init_bgt", sched.b0, "b(0)")->required();
@@ -98,6 +101,10 @@ int main(int argc, char **argv) {
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
         if (*schedule) return adalora::cmd_schedule(sched);
+        if (*conventions) {
+            std::fputs(adalora::conventions_table().c_str(), stdout);
+            return 0;
+        }
         if (*report) {
             report_opt.plots = !report_no_plots;
             return adalora::cmd_report(report_opt);

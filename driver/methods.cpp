@@ -1,6 +1,8 @@
 // methods.cpp: --method to model and trainer configs.
 #include "methods.h"
 
+#include "conventions.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -37,7 +39,6 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     t = ada_train_defaults();
     t.opt.lr = cfg.lr;
     t.opt.weight_decay = cfg.weight_decay;
-    t.clip = cfg.clip;
     t.beta1 = cfg.beta1;
     t.beta2 = cfg.beta2;
     t.gamma = (m == "adalora" || m == "lora-orth" || m == "svd-lora") ? cfg.orth_reg_weight : 0.0;
@@ -56,6 +57,7 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     t.schedule.t_final = cfg.tfinal;
     t.schedule.total = cfg.total_step;
     t.schedule.delta_t = cfg.deltaT;
+    apply_conventions(cfg, s.model, t);  // spec section 4: the preset, then each row set explicitly
     return s;
 }
 

@@ -1,6 +1,8 @@
 // options.cpp: train options, config files and their validation.
 #include "options.h"
 
+#include "conventions.h"
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -158,7 +160,19 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--lora_r,--lora-r", c.lora_r, "rank of lora, lora-orth and svd-lora (0: target_r)")->capture_default_str();
     cmd->add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
     cmd->add_option("--weight_decay,--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
-    cmd->add_option("--clip", c.clip, "global gradient-norm bound (0: off)")->capture_default_str();
+    cmd->add_option("--clip", c.clip, "global gradient-norm bound (0: off; -1: the convention's, original 1.0)")
+        ->capture_default_str();
+    cmd->add_option("--convention", c.convention, "preset of the conventions table: paper, peft, original")
+        ->capture_default_str();
+    for (const auto &row : convention_rows()) {
+        if (row.option == "clip") continue;  // a number of its own, above
+        std::string help = "spec row " + row.rows + ": " + row.what + " (default: the convention's)";
+        std::string underscored = row.option;
+        for (char &ch : underscored) ch = ch == '-' ? '_' : ch;
+        cmd->add_option_function<std::string>(
+            "--" + row.option + ",--" + underscored,
+            [&c, name = row.option](const std::string &v) { c.convention_rows[name] = v; }, help);
+    }
     cmd->add_option("--batch", c.batch, "mini-batch rows")->capture_default_str();
     cmd->add_option("--importance", c.importance, "triplet score: " + join(kImportance, ", "))->capture_default_str();
     cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
@@ -219,7 +233,9 @@ void validate(const RunConfig &c) {
     require(std::isfinite(c.lr) && c.lr > 0, "--lr = " + number_text(c.lr) + ": must be finite and > 0");
     require(std::isfinite(c.weight_decay) && c.weight_decay >= 0,
             "--weight_decay = " + number_text(c.weight_decay) + ": must be finite and >= 0");
-    require(std::isfinite(c.clip) && c.clip >= 0, "--clip = " + number_text(c.clip) + ": must be finite and >= 0 (0: off)");
+    require(c.clip == -1.0 || (std::isfinite(c.clip) && c.clip >= 0),
+            "--clip = " + number_text(c.clip) + ": must be finite and >= 0 (0: off), or -1 (the convention's)");
+    validate_conventions(c);
     require(c.batch >= 1 && c.batch <= 65536, "--batch = " + std::to_string(c.batch) + ": allowed 1..65536");
     require(c.log_every >= 1, "--log-every = " + std::to_string(c.log_every) + ": must be >= 1");
     require(c.task_opt.width >= 1 && c.task_opt.width <= 8192, "--width = " + std::to_string(c.task_opt.width) + ": allowed 1..8192");

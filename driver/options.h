@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,12 @@ struct RunConfig {
     double beta1 = 0.85, beta2 = 0.85, orth_reg_weight = 0.1, lora_alpha = 8.0;
     // baselines and training
     int lora_r = 0;           // 0: target_r
-    double lr = 5e-3, weight_decay = 0.0, clip = 0.0;
+    double lr = 5e-3, weight_decay = 0.0;
+    double clip = -1.0;         // global gradient-norm bound; 0 off; -1: the preset's (original: 1.0)
+    // Conventions (spec section 4): a preset, and the rows set explicitly
+    // (option name without -- to value; absent: the preset's), see conventions.h.
+    std::string convention = "paper";
+    std::map<std::string, std::string> convention_rows;
     int batch = 32;
     std::string importance = "sens-unc";
     bool no_prune = false;

@@ -565,6 +565,7 @@ std::vector<std::string> suite_metric_keys(const std::string &suite) {
         {"orthogonality", {"final_orth_P", "final_orth_Q", "mean_mask_jump", "lambda_sigma_dev", "final_test_loss", "gap_to_oracle"}},
         {"schedule", {"final_test_loss", "gap_to_oracle", "allocation_error"}},
         {"digits", {"final_test_accuracy", "final_test_loss", "trainable_params_final", "kept_ranks"}},
+        {"conventions", {"gap_to_oracle", "final_test_loss", "allocation_error", "modules_matching_oracle"}},
     };
     auto it = lists.find(suite);
     if (it != lists.end()) return it->second;

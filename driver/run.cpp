@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "adapter_report.h"
+#include "conventions.h"
 #include "machine.h"
 #include "methods.h"
 #include "projection_step.h"
@@ -159,7 +160,7 @@ nlohmann::json config_json(const RunConfig &c) {
             {"tinit", c.tinit}, {"tfinal", c.tfinal}, {"deltaT", c.deltaT}, {"total_step", c.total_step},
             {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
             {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
-            {"clip", c.clip}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune}, {"hard_delete", c.hard_delete},
+            {"clip", c.clip}, {"convention", c.convention}, {"convention_rows", c.convention_rows}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune}, {"hard_delete", c.hard_delete},
             {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"mask_jump", c.mask_jump}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
             {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
             {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows},
@@ -261,6 +262,9 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     s["task"] = cfg.task;
     s["seed"] = cfg.seed;
     s["config"] = config_json(cfg);
+    nlohmann::json conventions = nlohmann::json::object();  // what each row of the spec's table was here
+    for (const auto &row : convention_rows()) conventions[row.option] = convention_value(cfg, row);
+    s["conventions"] = conventions;
     s["precision"] = ADA_PRECISION_NAME;
     s["machine"] = to_json(machine_info());
     s["scale"] = model->scale;
