@@ -130,10 +130,9 @@ bool disjoint(const Stats &a, const Stats &b) {
 }
 
 // "73% lower" / "12% higher" of a against b.
-std::string relative(double a, double b, bool lower_better) {
+std::string relative(double a, double b) {
     if (b == 0 || !std::isfinite(a) || !std::isfinite(b)) return "difference " + num(a - b, 3);
     double r = (a - b) / std::fabs(b) * 100;
-    (void)lower_better;
     if (r == 0) return "equal";
     return num(std::fabs(r), 3) + "% " + (r < 0 ? "lower" : "higher");
 }
@@ -161,7 +160,7 @@ Verdict compare(const Suite &s, const Pred &a, const std::string &a_name, const 
             v.ci_disjoint += disjoint(sa, *sb);
         }
         v.details += (v.details.empty() ? "" : "; ") + k + ": " + a_name + " " + num(sa.mean) + " vs " + b_name + " " +
-                     num(sb->mean) + ", " + relative(sa.mean, sb->mean, lower_better);
+                     num(sb->mean) + ", " + relative(sa.mean, sb->mean);
     }
     return v;
 }
