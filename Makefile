@@ -34,9 +34,12 @@ LDLIBS   += -llapacke -lopenblas -lz -lm -lpthread
 
 BUILD ?= build/$(PRECISION)
 
-# Build in parallel on every core unless the caller chose -j.
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
-  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+# Build in parallel on every core unless the caller chose -j; sub-makes
+# (MAKELEVEL > 0) share their parent's job server instead.
+ifeq ($(MAKELEVEL),0)
+  ifeq ($(filter -j%,$(MAKEFLAGS)),)
+    MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+  endif
 endif
 
 LIB_SRC  := $(wildcard lib/*.c)
