@@ -2,7 +2,6 @@
 #include "conventions.h"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 namespace adalora {
@@ -42,11 +41,7 @@ const std::string &preset_value(const std::string &preset, const ConventionRow &
 }  // namespace
 
 std::string convention_value(const RunConfig &cfg, const ConventionRow &row) {
-    if (row.option == "clip" && cfg.clip >= 0) {  // --clip is a number of its own; -1 = unset
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", cfg.clip);
-        return buf;
-    }
+    if (row.option == "clip" && cfg.clip >= 0) return number_text(cfg.clip);  // its own option; -1 = unset
     const std::string &v = explicit_value(cfg, row.option);
     return v.empty() ? preset_value(cfg.convention, row) : v;
 }

@@ -94,33 +94,6 @@ int parse_field(const char *begin, const char *end, const std::string &path, lon
     return v;
 }
 
-// Mini-batches drawn with replacement, like the run's sampler.
-struct Sampler {
-    const Split &split;
-    ada_rng rng;
-    std::vector<real> x;
-    std::vector<int32_t> labels;
-    const real *xs[1];
-    const int32_t *ls[1];
-    ada_batch batch{};
-
-    Sampler(const Split &s, int rows, uint64_t seed) : split(s), x((size_t)rows * s.chains[0].d_in), labels(rows) {
-        ada_rng_seed(&rng, seed);
-        xs[0] = x.data();
-        ls[0] = labels.data();
-        batch = {rows, xs, nullptr, ls};
-    }
-    const ada_batch &next() {
-        const ChainData &d = split.chains[0];
-        for (int b = 0; b < batch.n; b++) {
-            size_t row = (size_t)ada_rng_below(&rng, (uint64_t)split.rows);
-            std::copy_n(&d.x[row * d.d_in], d.d_in, &x[(size_t)b * d.d_in]);
-            labels[b] = d.labels[row];
-        }
-        return batch;
-    }
-};
-
 using ModelPtr = std::unique_ptr<ada_model, void (*)(ada_model *)>;
 
 ModelPtr digits_model(std::vector<std::string> &names, std::vector<ada_module_spec> &specs, ada_form form, int r0,
@@ -285,7 +258,7 @@ std::vector<std::vector<real>> pretrain_digits(const RunConfig &cfg, const Split
     ada_trainer *raw = nullptr;
     check(ada_trainer_create(&raw, m.get(), &tc), "digits pretraining");
     std::unique_ptr<ada_trainer, void (*)(ada_trainer *)> tr(raw, ada_trainer_free);
-    Sampler sampler(train, kPretrainBatch, o.pretrain_seed ^ 0x9e7a1234ULL);
+    BatchSampler sampler(train, kPretrainBatch, o.pretrain_seed ^ 0x9e7a1234ULL);
     ada_step_info info{};
     for (long t = 0; t < o.pretrain_steps; t++) check(ada_trainer_step(tr.get(), &sampler.next(), &info), "digits pretraining");
     std::vector<std::vector<real>> weights(m->n_modules);

@@ -28,11 +28,6 @@ std::string join(const std::vector<std::string> &v, const char *sep) {
     return s;
 }
 
-std::string number_text(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
 
 // One scalar of a config file as command-line text.
 std::string scalar_text(const toml::node &n, const std::string &key) {
@@ -43,13 +38,6 @@ std::string scalar_text(const toml::node &n, const std::string &key) {
     throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
 }
 
-std::string scalar_text(const nlohmann::json &j, const std::string &key) {
-    if (j.is_string()) return j.get<std::string>();
-    if (j.is_number_integer()) return std::to_string(j.get<int64_t>());
-    if (j.is_number()) return number_text(j.get<double>());
-    if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
-    throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
-}
 
 void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string &key,
               const std::string &value) {
@@ -97,12 +85,12 @@ std::vector<std::string> json_tokens(const std::string &path, CLI::App *cmd) {
     for (auto &[key, value] : doc.items()) {
         if (value.is_array()) {
             std::vector<std::string> items;
-            for (auto &item : value) items.push_back(scalar_text(item, key));
+            for (auto &item : value) items.push_back(config_value_text(item, key));
             push_key(tokens, cmd, key, join(items, ","));
         } else if (value.is_object()) {
             throw UsageError("config " + path + ": key '" + key + "' is an object; keys are flat (allowed: the train options)");
         } else {
-            push_key(tokens, cmd, key, scalar_text(value, key));
+            push_key(tokens, cmd, key, config_value_text(value, key));
         }
     }
     return tokens;
@@ -123,6 +111,20 @@ void require_member(const std::string &value, const std::vector<std::string> &al
 }
 
 }  // namespace
+
+std::string number_text(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+std::string config_value_text(const nlohmann::json &j, const std::string &key) {
+    if (j.is_string()) return j.get<std::string>();
+    if (j.is_number_integer()) return std::to_string(j.get<int64_t>());
+    if (j.is_number()) return number_text(j.get<double>());
+    if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
+    throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
+}
 
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
     std::ifstream probe(path);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,13 @@ void add_train_options(CLI::App *cmd, RunConfig &cfg);
 // ("--key", "value"), refusing keys that `cmd` does not know. Flags placed
 // after these tokens override them.
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd);
+
+// A number as the command line would take it back exactly ("%.17g").
+std::string number_text(double v);
+
+// A config value (string, number or boolean) as command-line text; `key`
+// names it in the UsageError for any other type.
+std::string config_value_text(const nlohmann::json &v, const std::string &key);
 
 // The checks of PEFT and more: target_r <= init_r, deltaT >= 1,
 // tinit + tfinal < total_step, 0 < beta < 1, ... Throws UsageError naming the

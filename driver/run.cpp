@@ -46,47 +46,6 @@ std::string fmt(double v) {
     return buf;
 }
 
-// Mini-batches: the same row indices in every chain, drawn with replacement;
-// targets y, or labels for a classification task.
-struct BatchSampler {
-    const Split &split;
-    ada_rng rng;
-    std::vector<std::vector<real>> x, y;
-    std::vector<std::vector<int32_t>> labels;
-    std::vector<const real *> xs, ys;
-    std::vector<const int32_t *> ls;
-    ada_batch batch{};
-
-    BatchSampler(const Split &s, int rows, uint64_t seed) : split(s) {
-        ada_rng_seed(&rng, seed);
-        for (const auto &c : s.chains) {
-            x.emplace_back((size_t)rows * c.d_in);
-            y.emplace_back(c.y.empty() ? 0 : (size_t)rows * c.d_out);
-            labels.emplace_back(c.labels.empty() ? 0 : (size_t)rows);
-        }
-        for (size_t c = 0; c < x.size(); c++) {
-            xs.push_back(x[c].data());
-            ys.push_back(y[c].data());
-            ls.push_back(labels[c].data());
-        }
-        const bool labelled = !s.chains.empty() && !s.chains[0].labels.empty();
-        batch = {rows, xs.data(), labelled ? nullptr : ys.data(), labelled ? ls.data() : nullptr};
-    }
-
-    const ada_batch &next() {
-        for (int b = 0; b < batch.n; b++) {
-            size_t row = (size_t)ada_rng_below(&rng, (uint64_t)split.rows);
-            for (size_t c = 0; c < x.size(); c++) {
-                const ChainData &d = split.chains[c];
-                std::copy_n(&d.x[row * d.d_in], d.d_in, &x[c][(size_t)b * d.d_in]);
-                if (!d.y.empty()) std::copy_n(&d.y[row * d.d_out], d.d_out, &y[c][(size_t)b * d.d_out]);
-                if (!d.labels.empty()) labels[c][b] = d.labels[row];
-            }
-        }
-        return batch;
-    }
-};
-
 std::string ranks_text(const ada_model *m) {
     std::string s;
     for (int k = 0; k < m->n_modules; k++) s += (k ? " " : "") + std::to_string(ada_model_kept_rank(m, k));

@@ -32,18 +32,9 @@ nlohmann::json to_json(const toml::node &n, const std::string &key) {
     throw UsageError("suite: key '" + key + "' has an unsupported value (allowed: string, number, boolean)");
 }
 
-std::string text(const nlohmann::json &v) {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v.get<double>());
-    return buf;
-}
-
 // A short, file-name-safe rendering of a value for cell ids.
 std::string id_text(const nlohmann::json &v) {
-    std::string s = v.is_number_float() ? [&] { char b[32]; std::snprintf(b, sizeof b, "%g", v.get<double>()); return std::string(b); }() : text(v);
+    std::string s = v.is_number_float() ? [&] { char b[32]; std::snprintf(b, sizeof b, "%g", v.get<double>()); return std::string(b); }() : config_value_text(v, "value");
     for (char &c : s)
         if (!std::isalnum((unsigned char)c) && c != '.' && c != '-' && c != '+') c = '-';
     return s;
@@ -124,7 +115,7 @@ RunConfig config_of(const nlohmann::json &settings, const std::string &suite, co
     CLI::App app;
     add_train_options(&app, cfg);
     std::vector<std::string> args;
-    for (auto &[k, v] : settings.items()) args.push_back("--" + k + "=" + text(v));
+    for (auto &[k, v] : settings.items()) args.push_back("--" + k + "=" + config_value_text(v, k));
     std::reverse(args.begin(), args.end());
     try {
         app.parse(args);

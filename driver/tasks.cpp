@@ -129,26 +129,52 @@ Split gaussian_inputs(ada_rng &rng, const Task &task, int rows) {
     return s;
 }
 
+// The last module of every chain: where a chain's output is.
+std::vector<const ada_module *> chain_outputs(const ada_model *m) {
+    std::vector<const ada_module *> last(m->n_chains, nullptr);
+    for (int k = 0; k < m->n_modules; k++) last[m->modules[k].chain] = &m->modules[k];
+    return last;
+}
+
+// Forwards a split through `m`, max_batch rows at a time, and calls
+// visit(at, n, loss) after each chunk (rows at..at+n). With targets the
+// chunk's mean task loss is computed, else loss is NaN.
+void for_each_chunk(ada_model *m, const Split &split, bool with_targets,
+                    const std::function<void(int, int, double)> &visit) {
+    const int chunk = m->config.max_batch;
+    const size_t chains = split.chains.size();
+    std::vector<const real *> xs(chains), ys(chains);
+    std::vector<const int32_t *> ls(chains);
+    const bool labelled = chains > 0 && !split.chains[0].labels.empty();
+    for (int at = 0; at < split.rows; at += chunk) {
+        int n = std::min(chunk, split.rows - at);
+        for (size_t c = 0; c < chains; c++) {
+            const ChainData &d = split.chains[c];
+            xs[c] = d.x.data() + (size_t)at * d.d_in;
+            if (labelled) ls[c] = d.labels.data() + at;
+            else ys[c] = d.y.data() + (size_t)at * d.d_out;
+        }
+        ada_batch batch = {n, xs.data(), nullptr, nullptr};
+        if (with_targets) {
+            batch.y = labelled ? nullptr : ys.data();
+            batch.labels = labelled ? ls.data() : nullptr;
+        }
+        double loss = NAN;
+        check(ada_model_forward(m, &batch, with_targets ? &loss : nullptr, 0), "forward over a split");
+        visit(at, n, loss);
+    }
+}
+
 // Runs `teacher` (base already replaced by W0 + Δ*) over a split, writing
 // the targets, then adds noise.
 void label(ada_model *teacher, Split &split, ada_rng &rng, double noise) {
-    const int chunk = teacher->config.max_batch;
-    std::vector<const real *> xs(split.chains.size());
-    for (int at = 0; at < split.rows; at += chunk) {
-        int n = std::min(chunk, split.rows - at);
-        for (size_t c = 0; c < split.chains.size(); c++)
-            xs[c] = split.chains[c].x.data() + (size_t)at * split.chains[c].d_in;
-        ada_batch batch = {n, xs.data(), nullptr, nullptr};
-        check(ada_model_forward(teacher, &batch, nullptr, 0), "teacher forward");
-        int c = 0;
-        for (int k = 0; k < teacher->n_modules; k++) {
-            const ada_module &mod = teacher->modules[k];
-            bool last = k + 1 == teacher->n_modules || teacher->modules[k + 1].chain != mod.chain;
-            if (!last) continue;
-            ChainData &d = split.chains[c++];
-            std::copy(mod.a, mod.a + (size_t)n * d.d_out, d.y.begin() + (size_t)at * d.d_out);
+    const std::vector<const ada_module *> out = chain_outputs(teacher);
+    for_each_chunk(teacher, split, false, [&](int at, int n, double) {
+        for (size_t c = 0; c < split.chains.size(); c++) {
+            ChainData &d = split.chains[c];
+            std::copy(out[c]->a, out[c]->a + (size_t)n * d.d_out, d.y.begin() + (size_t)at * d.d_out);
         }
-    }
+    });
     for (auto &chain : split.chains)
         for (auto &y : chain.y) y += (real)(noise * ada_rng_normal(&rng));
 }
@@ -252,50 +278,27 @@ double expected_loss(const Task &task, const ada_model *m) {
 }
 
 double split_loss(ada_model *m, const Split &split) {
-    const int chunk = m->config.max_batch;
-    std::vector<const real *> xs(split.chains.size()), ys(split.chains.size());
-    std::vector<const int32_t *> ls(split.chains.size());
-    const bool labelled = !split.chains.empty() && !split.chains[0].labels.empty();
     double total = 0;
-    for (int at = 0; at < split.rows; at += chunk) {
-        int n = std::min(chunk, split.rows - at);
-        for (size_t c = 0; c < split.chains.size(); c++) {
-            xs[c] = split.chains[c].x.data() + (size_t)at * split.chains[c].d_in;
-            if (labelled) ls[c] = split.chains[c].labels.data() + at;
-            else ys[c] = split.chains[c].y.data() + (size_t)at * split.chains[c].d_out;
-        }
-        ada_batch batch = {n, xs.data(), labelled ? nullptr : ys.data(), labelled ? ls.data() : nullptr};
-        double loss;
-        check(ada_model_forward(m, &batch, &loss, 0), "evaluation");
-        total += loss * n;
-    }
+    for_each_chunk(m, split, true, [&](int, int n, double loss) { total += loss * n; });
     return total / split.rows;
 }
 
 double split_accuracy(ada_model *m, const Split &split) {
-    const int chunk = m->config.max_batch;
-    std::vector<const real *> xs(split.chains.size());
-    std::vector<const ada_module *> last(split.chains.size(), nullptr);
-    for (int k = 0; k < m->n_modules; k++) last[m->modules[k].chain] = &m->modules[k];
+    const std::vector<const ada_module *> out = chain_outputs(m);
     long correct = 0, counted = 0;
-    for (int at = 0; at < split.rows; at += chunk) {
-        int n = std::min(chunk, split.rows - at);
-        for (size_t c = 0; c < split.chains.size(); c++)
-            xs[c] = split.chains[c].x.data() + (size_t)at * split.chains[c].d_in;
-        ada_batch batch = {n, xs.data(), nullptr, nullptr};
-        check(ada_model_forward(m, &batch, nullptr, 0), "evaluation");
+    for_each_chunk(m, split, false, [&](int at, int n, double) {
         for (size_t c = 0; c < split.chains.size(); c++) {
             const ChainData &d = split.chains[c];
             if (d.labels.empty()) continue;
-            const int classes = last[c]->d_out;
+            const int classes = out[c]->d_out;
             for (int i = 0; i < n; i++) {
-                const real *row = last[c]->a + (size_t)i * classes;
+                const real *row = out[c]->a + (size_t)i * classes;
                 int best = (int)(std::max_element(row, row + classes) - row);  // first of equal maxima
                 correct += best == d.labels[(size_t)at + i];
                 counted++;
             }
         }
-    }
+    });
     return counted ? (double)correct / counted : NAN;
 }
 
@@ -308,6 +311,35 @@ void apply_base(const Task &task, ada_model *m) {
             throw std::runtime_error("pretrained base: module " + std::to_string(k) + " has the wrong size");
         check(ada_model_set_base(m, (int)k, task.base[k].data(), m->modules[k].d_in, nullptr), "pretrained base");
     }
+}
+
+BatchSampler::BatchSampler(const Split &split, int rows, uint64_t seed) : split_(split) {
+    ada_rng_seed(&rng_, seed);
+    for (const auto &c : split.chains) {
+        x_.emplace_back((size_t)rows * c.d_in);
+        y_.emplace_back(c.y.empty() ? 0 : (size_t)rows * c.d_out);
+        labels_.emplace_back(c.labels.empty() ? 0 : (size_t)rows);
+    }
+    for (size_t c = 0; c < x_.size(); c++) {
+        xs_.push_back(x_[c].data());
+        ys_.push_back(y_[c].data());
+        ls_.push_back(labels_[c].data());
+    }
+    const bool labelled = !split.chains.empty() && !split.chains[0].labels.empty();
+    batch_ = {rows, xs_.data(), labelled ? nullptr : ys_.data(), labelled ? ls_.data() : nullptr};
+}
+
+const ada_batch &BatchSampler::next() {
+    for (int b = 0; b < batch_.n; b++) {
+        size_t row = (size_t)ada_rng_below(&rng_, (uint64_t)split_.rows);
+        for (size_t c = 0; c < x_.size(); c++) {
+            const ChainData &d = split_.chains[c];
+            std::copy_n(&d.x[row * d.d_in], d.d_in, &x_[c][(size_t)b * d.d_in]);
+            if (!d.y.empty()) std::copy_n(&d.y[row * d.d_out], d.d_out, &y_[c][(size_t)b * d.d_out]);
+            if (!d.labels.empty()) labels_[c][b] = d.labels[row];
+        }
+    }
+    return batch_;
 }
 
 }  // namespace adalora

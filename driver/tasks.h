@@ -22,6 +22,7 @@
 
 extern "C" {
 #include "model.h"
+#include "rng.h"
 }
 
 namespace adalora {
@@ -88,5 +89,23 @@ double split_accuracy(ada_model *m, const Split &split);
 // Writes task.base (when present) over the model's frozen base, module by
 // module; call right after ada_model_create.
 void apply_base(const Task &task, ada_model *m);
+
+// Mini-batches of a split: the same row indices in every chain, drawn with
+// replacement from a seeded stream; targets y, or labels for classification.
+// The buffers are allocated once, so next() allocates nothing.
+class BatchSampler {
+public:
+    BatchSampler(const Split &split, int rows, uint64_t seed);
+    const ada_batch &next();
+
+private:
+    const Split &split_;
+    ada_rng rng_;
+    std::vector<std::vector<real>> x_, y_;
+    std::vector<std::vector<int32_t>> labels_;
+    std::vector<const real *> xs_, ys_;
+    std::vector<const int32_t *> ls_;
+    ada_batch batch_{};
+};
 
 }  // namespace adalora
