@@ -46,6 +46,8 @@ std::string gp_quote(const std::string &s) {
     return out + "\"";
 }
 
+
+
 std::string num(double v) {
     char b[40];
     std::snprintf(b, sizeof b, "%.9g", v);
@@ -74,6 +76,23 @@ struct PlotJob {
     std::string body;     // the script between the terminal lines
     int width = 1000, height = 600;
 };
+
+// A data block of a .dat file as one element of a gnuplot `plot` list,
+// comma-continued after the first.
+std::string plot_series(const std::string &file, int block, int column, const std::string &style, const std::string &title) {
+    return std::string(block ? ", \\\n     " : "") + "'" + file + "' index " + std::to_string(block) + " using 1:" +
+           std::to_string(column) + " with " + style + " title " + title;
+}
+
+// Completes a job from its data and script, width x height pixels.
+void push_job(std::vector<PlotJob> &jobs, PlotJob j, const std::ostringstream &dat, const std::ostringstream &body,
+              int width, int height) {
+    j.data = dat.str();
+    j.body = body.str();
+    j.width = width;
+    j.height = height;
+    jobs.push_back(j);
+}
 
 std::string script(const PlotJob &j) {
     const std::string name = j.plot.name;
@@ -294,11 +313,7 @@ void loss_plots(const Dataset &d, std::vector<PlotJob> &jobs) {
             b << "\n";
         }
         b << "unset multiplot\n";
-        j.data = dat.str();
-        j.body = b.str();
-        j.width = cols == 1 ? 900 : 1400;
-        j.height = 450 * rows + 60;
-        jobs.push_back(j);
+        push_job(jobs, j, dat, b, cols == 1 ? 900 : 1400, 450 * rows + 60);
     }
 }
 
@@ -329,8 +344,8 @@ void cost_plot(const Dataset &d, std::vector<PlotJob> &jobs) {
             dat << num(w) << " " << num(summarize(vals.first).mean) << " " << num(summarize(vals.second).mean) << "\n";
         dat << "\n\n";
         std::string t = gp_quote(label.empty() ? "run" : label);
-        p1 << (block ? ", \\\n     " : "") << "'cost_vs_d.dat' index " << block << " using 1:2 with linespoints lw 2 pt 7 title " << t;
-        p2 << (block ? ", \\\n     " : "") << "'cost_vs_d.dat' index " << block << " using 1:3 with linespoints lw 2 pt 7 title " << t;
+        p1 << plot_series("cost_vs_d.dat", block, 2, "linespoints lw 2 pt 7", t);
+        p2 << plot_series("cost_vs_d.dat", block, 3, "linespoints lw 2 pt 7", t);
         block++;
     }
     if (block == 0) return;
@@ -341,11 +356,7 @@ void cost_plot(const Dataset &d, std::vector<PlotJob> &jobs) {
     b << "set title 'time per allocation (allocation + SVD, per mask step)'\nset ylabel 'ms / mask step'\nplot " << p2.str()
       << "\n";
     b << "unset multiplot\n";
-    j.data = dat.str();
-    j.body = b.str();
-    j.width = 1400;
-    j.height = 600;
-    jobs.push_back(j);
+    push_job(jobs, j, dat, b, 1400, 600);
 }
 
 void orthogonality_plot(const Dataset &d, std::vector<PlotJob> &jobs) {
@@ -369,8 +380,8 @@ void orthogonality_plot(const Dataset &d, std::vector<PlotJob> &jobs) {
         dat << "# " << label << ": step orth_P orth_Q\n";
         for (auto &[x, pq] : rows) dat << num(x) << " " << num(pq.first) << " " << num(pq.second) << "\n";
         dat << "\n\n";
-        p1 << (block ? ", \\\n     " : "") << "'orthogonality.dat' index " << block << " using 1:2 with lines lw 2 title " << gp_quote(label);
-        p2 << (block ? ", \\\n     " : "") << "'orthogonality.dat' index " << block << " using 1:3 with lines lw 2 title " << gp_quote(label);
+        p1 << plot_series("orthogonality.dat", block, 2, "lines lw 2", gp_quote(label));
+        p2 << plot_series("orthogonality.dat", block, 3, "lines lw 2", gp_quote(label));
         block++;
     }
     if (block == 0) {
@@ -388,11 +399,7 @@ void orthogonality_plot(const Dataset &d, std::vector<PlotJob> &jobs) {
     b << "set title '‖PᵀP − I‖_F'\nplot " << p1.str() << "\n";
     b << "set title '‖QQᵀ − I‖_F'\nplot " << p2.str() << "\n";
     b << "unset multiplot\n";
-    j.data = dat.str();
-    j.body = b.str();
-    j.width = 1400;
-    j.height = 600;
-    jobs.push_back(j);
+    push_job(jobs, j, dat, b, 1400, 600);
 }
 
 void write_text(const fs::path &p, const std::string &text) {
