@@ -24,12 +24,8 @@ namespace {
 // at a mask step whose budget prunes anything (keeping every component would
 // change nothing but the factorisation).
 bool projection_due(const ada_trainer *tr, const ada_model *m, long *budget) {
-    const ada_schedule &sched = tr->config.schedule;
-    long t = ada_schedule_step_number(tr->completed, sched.convention);
-    ada_phase phase;
     ada_mask_action action;
-    check(ada_budget_at(budget, &phase, t, &sched), "schedule");
-    check(ada_mask_action_at(&action, t, &sched), "schedule");
+    check(ada_trainer_schedule_now(tr, budget, nullptr, &action), "schedule");
     return action == ADA_ACTION_MASK && *budget < m->n_triplets;
 }
 }  // namespace

@@ -54,11 +54,10 @@ std::string ranks_text(const ada_model *m) {
 
 // Whether the trainer masks at the end of its current step.
 bool mask_step_due(const ada_trainer *tr) {
-    if (!tr->config.prune) return false;
-    const ada_schedule &s = tr->config.schedule;
+    long budget;
     ada_mask_action action;
-    check(ada_mask_action_at(&action, ada_schedule_step_number(tr->completed, s.convention), &s), "schedule");
-    return action == ADA_ACTION_MASK;
+    check(ada_trainer_schedule_now(tr, &budget, nullptr, &action), "schedule");
+    return tr->config.prune && action == ADA_ACTION_MASK;
 }
 
 // Task loss of the current weights on one batch (no gradient).

@@ -116,6 +116,22 @@ static long step_number(const ada_trainer *tr) {
     return ada_schedule_step_number(tr->completed, tr->config.schedule.convention);
 }
 
+ada_status ada_trainer_schedule_now(const ada_trainer *tr, long *budget, ada_phase *phase,
+                                    ada_mask_action *action) {
+    static const char fn[] = "ada_trainer_schedule_now";
+    ADA_REQUIRE_PTR(tr, fn);
+    ADA_REQUIRE_PTR(budget, fn);
+    const long t = step_number(tr);
+    ada_phase ph;
+    ada_mask_action act;
+    ada_status st = ada_budget_at(budget, &ph, t, &tr->config.schedule);
+    if (!st) st = ada_mask_action_at(&act, t, &tr->config.schedule);
+    if (st) return st;
+    if (phase) *phase = ph;
+    if (action) *action = act;
+    return ADA_OK;
+}
+
 static ada_status check_running(const ada_trainer *tr, const ada_step_info *info, const char *fn) {
     ADA_REQUIRE_PTR(tr, fn);
     ADA_REQUIRE_PTR(info, fn);
@@ -180,7 +196,7 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info) {
     const ada_train_config *c = &tr->config;
     ada_phase phase;
     long budget;
-    if ((st = ada_budget_at(&budget, &phase, step_number(tr), &c->schedule))) return st;
+    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, NULL))) return st;
     int importance = tracks_importance(tr, phase);
     real b1 = (real)c->beta1, b2 = (real)c->beta2;
     double t0 = now_ms();
@@ -273,14 +289,15 @@ ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
     ada_model *m = tr->model;
     const ada_train_config *c = &tr->config;
     double t0 = now_ms();
-    long t = step_number(tr), budget;
+    long budget;
     ada_phase phase;
-    ada_mask_action action = ADA_ACTION_NONE;
+    ada_mask_action action;
     real threshold = (real)NAN;
-    if ((st = ada_budget_at(&budget, &phase, t, &c->schedule))) return st;
-    if (!c->prune) budget = m->n_triplets; /* fixed rank: everything is kept */
-    else {
-        if ((st = ada_mask_action_at(&action, t, &c->schedule))) return st;
+    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, &action))) return st;
+    if (!c->prune) { /* fixed rank: everything is kept */
+        budget = m->n_triplets;
+        action = ADA_ACTION_NONE;
+    } else {
         if (action == ADA_ACTION_MASK && (st = mask_to_budget(tr, budget, &threshold))) return st;
         if (action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
     }

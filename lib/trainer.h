@@ -102,6 +102,13 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info);
 ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info);
 ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info);
 
+/* The schedule at the step in progress (Eq. 14 and the mask timing of rows
+ * 8–9): b(t), the phase and the mask action, whether or not this trainer
+ * prunes (a caller that allocates by other means, like svd-proj, follows
+ * the same schedule). action and phase may be NULL. */
+ada_status ada_trainer_schedule_now(const ada_trainer *tr, long *budget, ada_phase *phase,
+                                    ada_mask_action *action);
+
 /* Eq. 9 for every module into tr->scores (the global triplet order). */
 ada_status ada_trainer_scores(ada_trainer *tr);
 

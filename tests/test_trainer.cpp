@@ -586,3 +586,40 @@ TEST_CASE("trainer: post-step sensitivity weights give other EMAs than pre-step 
         CHECK(vq.lam[j % kR0] > 0);
     }
 }
+
+TEST_CASE("trainer: ada_trainer_schedule_now is the schedule at the step in progress") {
+    ada_module_spec specs[1] = {{"m", 0, 6, 5, 0, ADA_ACT_IDENTITY}};
+    ada_model_config mc = ada_model_defaults();
+    mc.n_modules = 1; mc.modules = specs; mc.r0 = 4; mc.max_batch = 4;
+    ada_model *m = nullptr;
+    REQUIRE(ada_model_create(&m, &mc) == ADA_OK);
+    ada_train_config tc = ada_train_defaults();
+    tc.prune = 0;  // the schedule is reported even when this trainer does not prune
+    tc.schedule.b0 = 4; tc.schedule.bT = 1; tc.schedule.t_init = 2; tc.schedule.t_final = 2;
+    tc.schedule.total = 10; tc.schedule.delta_t = 3;
+    ada_trainer *tr = nullptr;
+    REQUIRE(ada_trainer_create(&tr, m, &tc) == ADA_OK);
+    ada_rng rng; ada_rng_seed(&rng, 2);
+    test::Vec x = test::randn(rng, 4 * 6), y = test::randn(rng, 4 * 5);
+    const real *xs[1] = {x.data()}; const real *ys[1] = {y.data()};
+    ada_batch b = {4, xs, ys, nullptr};
+    ada_step_info info;
+    for (long done = 0; done < 10; done++) {
+        long t = done + 1, budget, want_budget;  // paper numbering: the step in progress is t
+        ada_phase phase, want_phase;
+        ada_mask_action action, want_action;
+        REQUIRE(ada_trainer_schedule_now(tr, &budget, &phase, &action) == ADA_OK);
+        REQUIRE(ada_budget_at(&want_budget, &want_phase, t, &tc.schedule) == ADA_OK);
+        REQUIRE(ada_mask_action_at(&want_action, t, &tc.schedule) == ADA_OK);
+        CHECK(budget == want_budget);
+        CHECK(phase == want_phase);
+        CHECK(action == want_action);
+        REQUIRE(ada_trainer_step(tr, &b, &info) == ADA_OK);
+        CHECK(info.budget == 4);  // a fixed-rank trainer keeps everything
+    }
+    long budget;
+    CHECK(ada_trainer_schedule_now(nullptr, &budget, nullptr, nullptr) == ADA_ERR_NULL);
+    CHECK(ada_trainer_schedule_now(tr, nullptr, nullptr, nullptr) == ADA_ERR_NULL);
+    ada_trainer_free(tr);
+    ada_model_free(m);
+}
