@@ -119,7 +119,7 @@ int cmd_schedule(const ScheduleArgs &a) {
     s.t_final = a.tfinal;
     s.total = a.total;
     s.delta_t = 1;
-    s.convention = a.convention == "peft" ? ADA_SCHED_PEFT : ADA_SCHED_PAPER;
+    ada_schedule_set_convention(&s, a.convention == "peft" ? ADA_SCHED_PEFT : ADA_SCHED_PAPER);
     if (a.b0 < 0) throw UsageError("--init-bgt = " + std::to_string(a.b0) + ": must be >= 0");
     if (a.bT < 0 || a.bT > a.b0)
         throw UsageError("--target-bgt = " + std::to_string(a.bT) + ": allowed 0..init-bgt = " + std::to_string(a.b0));
@@ -128,7 +128,7 @@ int cmd_schedule(const ScheduleArgs &a) {
     if (a.total <= a.tinit + a.tfinal)
         throw UsageError("--total-step = " + std::to_string(a.total) + ": must be > tinit + tfinal = " +
                          std::to_string(a.tinit + a.tfinal));
-    const bool peft = s.convention == ADA_SCHED_PEFT;
+    const bool peft = s.step_base == 0;
     std::printf("# adalora schedule: Eq. 14 with (t - t_i) in the cubic term, convention %s\n", a.convention.c_str());
     std::printf("# %s\n", peft ? "steps 0..T-1 (global_step), warm-up step <= tinit, int() of the cubic value"
                                : "steps 1..T, warm-up t < t_i, the cubic value rounded to nearest");

@@ -14,8 +14,11 @@ const std::vector<ConventionRow> &convention_rows() {
         {"orth-reduce", "2", "reduction over the 2n factors", "sum", "mean", "mean", {"sum", "mean"}},
         {"sensitivity-weights", "3", "weights w in the sensitivity I of Eq. 10", "pre-step", "post-step", "post-step",
          {"pre-step", "post-step"}},
-        {"schedule-convention", "4-6, 8", "step numbering, warm-up test, budget rounding, warm-up masks",
-         "paper", "peft", "peft", {"paper", "peft"}},
+        {"step-base", "4", "number of the first step (1: t = 1..T; 0: global_step 0..T-1)", "1", "0", "0",
+         {"1", "0"}},
+        {"warmup-end", "5, 8", "warm-up test: t < t_i with (no-op) masks, or step <= tinit without", "before-tinit",
+         "through-tinit", "through-tinit", {"before-tinit", "through-tinit"}},
+        {"budget-rounding", "6", "rounding of the cubic budget", "nearest", "floor", "floor", {"nearest", "floor"}},
         {"ties", "7", "ties at the threshold", "exact", "kthvalue", "kthvalue", {"exact", "kthvalue"}},
         {"final-phase", "8-9", "after the forced mask at T - t_f", "freeze-pattern", "freeze-pattern", "recompute",
          {"freeze-pattern", "recompute"}},
@@ -77,8 +80,11 @@ void apply_conventions(const RunConfig &cfg, ada_model_config &model, ada_train_
         else if (o == "orth-reduce") train.orth_reduce = v == "mean" ? ADA_ORTH_MEAN : ADA_ORTH_SUM;
         else if (o == "sensitivity-weights")
             train.sens_weights = v == "post-step" ? ADA_SENS_POST_STEP : ADA_SENS_PRE_STEP;
-        else if (o == "schedule-convention")
-            train.schedule.convention = v == "peft" ? ADA_SCHED_PEFT : ADA_SCHED_PAPER;
+        else if (o == "step-base") train.schedule.step_base = v == "0" ? 0 : 1;
+        else if (o == "warmup-end")
+            train.schedule.warmup_end = v == "through-tinit" ? ADA_WARMUP_THROUGH_TINIT : ADA_WARMUP_BEFORE_TINIT;
+        else if (o == "budget-rounding")
+            train.schedule.rounding = v == "floor" ? ADA_ROUND_FLOOR : ADA_ROUND_NEAREST;
         else if (o == "ties") train.ties = v == "kthvalue" ? ADA_TIES_KTHVALUE : ADA_TIES_EXACT;
         else if (o == "final-phase")
             train.schedule.final_phase = v == "recompute" ? ADA_FINAL_RECOMPUTE : ADA_FINAL_FREEZE;

@@ -4,12 +4,26 @@
 #include "schedule.h"
 #include "ada_error.h"
 
+void ada_schedule_set_convention(ada_schedule *s, ada_sched_convention convention) {
+    const int peft = convention == ADA_SCHED_PEFT;
+    s->step_base = peft ? 0 : 1;
+    s->warmup_end = peft ? ADA_WARMUP_THROUGH_TINIT : ADA_WARMUP_BEFORE_TINIT;
+    s->rounding = peft ? ADA_ROUND_FLOOR : ADA_ROUND_NEAREST;
+}
+
 ada_status ada_schedule_check(const ada_schedule *s, long n_triplets) {
     static const char fn[] = "ada_schedule_check";
     ADA_REQUIRE_PTR(s, fn);
-    if (s->convention != ADA_SCHED_PAPER && s->convention != ADA_SCHED_PEFT)
-        return ada_fail(ADA_ERR_RANGE, "%s: convention = %d, allowed: 0 (paper), 1 (peft)",
-                        fn, (int)s->convention);
+    if (s->step_base != 0 && s->step_base != 1)
+        return ada_fail(ADA_ERR_RANGE, "%s: step_base = %d, allowed: 1 (paper), 0 (peft)", fn,
+                        s->step_base);
+    if (s->warmup_end != ADA_WARMUP_BEFORE_TINIT && s->warmup_end != ADA_WARMUP_THROUGH_TINIT)
+        return ada_fail(ADA_ERR_RANGE,
+                        "%s: warmup_end = %d, allowed: 0 (before t_i), 1 (through t_i)", fn,
+                        (int)s->warmup_end);
+    if (s->rounding != ADA_ROUND_NEAREST && s->rounding != ADA_ROUND_FLOOR)
+        return ada_fail(ADA_ERR_RANGE, "%s: rounding = %d, allowed: 0 (nearest), 1 (floor)",
+                        fn, (int)s->rounding);
     if (s->final_phase != ADA_FINAL_FREEZE && s->final_phase != ADA_FINAL_RECOMPUTE)
         return ada_fail(ADA_ERR_RANGE,
                         "%s: final_phase = %d, allowed: 0 (freeze), 1 (recompute)", fn,
@@ -33,7 +47,8 @@ ada_status ada_schedule_check(const ada_schedule *s, long n_triplets) {
 }
 
 static ada_phase phase_at(long step, const ada_schedule *s) {
-    int in_warmup = s->convention == ADA_SCHED_PEFT ? step <= s->t_init : step < s->t_init;
+    /* Row 5: the paper's warm-up is t < t_i, PEFT's step <= tinit. */
+    int in_warmup = s->warmup_end == ADA_WARMUP_THROUGH_TINIT ? step <= s->t_init : step < s->t_init;
     if (in_warmup) return ADA_PHASE_WARMUP;
     if (step >= s->total - s->t_final) return ADA_PHASE_FINAL;
     return ADA_PHASE_DECAY;
@@ -68,7 +83,7 @@ ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_sc
     else {
         double exact = cubic_budget(step, s);
         /* Row 6: PEFT truncates with int(); the paper leaves it open: nearest. */
-        b = s->convention == ADA_SCHED_PEFT ? (long)floor(exact) : lround(exact);
+        b = s->rounding == ADA_ROUND_FLOOR ? (long)floor(exact) : lround(exact);
     }
     *budget = b;
     if (phase) *phase = ph;
@@ -82,7 +97,7 @@ ada_status ada_mask_action_at(ada_mask_action *action, long step, const ada_sche
     int on_grid = step % s->delta_t == 0;
     ada_mask_action a = ADA_ACTION_NONE;
     if (ph == ADA_PHASE_WARMUP) {
-        if (s->convention == ADA_SCHED_PAPER && on_grid) a = ADA_ACTION_MASK;
+        if (s->warmup_end == ADA_WARMUP_BEFORE_TINIT && on_grid) a = ADA_ACTION_MASK;
     } else if (ph == ADA_PHASE_DECAY) {
         if (on_grid) a = ADA_ACTION_MASK;
     } else if (s->final_phase == ADA_FINAL_FREEZE) {
@@ -94,6 +109,6 @@ ada_status ada_mask_action_at(ada_mask_action *action, long step, const ada_sche
     return ADA_OK;
 }
 
-long ada_schedule_step_number(long completed, ada_sched_convention convention) {
-    return convention == ADA_SCHED_PEFT ? completed : completed + 1;
+long ada_schedule_step_number(long completed, const ada_schedule *s) {
+    return completed + s->step_base;
 }

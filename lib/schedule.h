@@ -9,13 +9,14 @@
  * cubic term; that jumps at t = t_i and at t = T − t_f, so it is a typo and
  * both public implementations use (t − t_i), as here.
  *
- * Conventions (spec table rows 4–6, 8):
- *   PAPER  steps t = 1..T, warm-up t < t_i, budget rounded to nearest;
- *          masks every ΔT steps before T − t_f (warm-up included: a no-op
- *          when b(0) keeps every triplet).
- *   PEFT   0-based global_step, warm-up step <= tinit, int() (floor);
- *          no mask in warm-up, masks at step % ΔT == 0 in the decay.
- * In both, the final phase starts at T − t_f with a forced mask at b(T);
+ * Conventions (spec table rows 4–6, 8), one field each:
+ *   row 4  step_base   1: steps t = 1..T (paper); 0: PEFT's global_step 0..T−1
+ *   row 5  warmup_end  BEFORE_TINIT: warm-up while t < t_i, with masks every ΔT
+ *                      steps as in the decay (no-ops when b(0) keeps every
+ *                      triplet) (paper); THROUGH_TINIT: step <= tinit, no mask
+ *                      in warm-up (PEFT's budget_schedule)
+ *   row 6  rounding    NEAREST (the paper leaves it open) or FLOOR (PEFT's int())
+ * Masks run at every step number divisible by ΔT in the decay. In both, the final phase starts at T − t_f with a forced mask at b(T);
  * after it the stored pattern is re-applied every step (FREEZE, paper and
  * PEFT), or re-selected every step from the frozen EMAs (RECOMPUTE, the
  * authors' code, whose mask at T − t_f runs only if ΔT divides it). */
@@ -28,7 +29,10 @@
 extern "C" {
 #endif
 
+/* The paper's or PEFT's values of rows 4–6 at once (ada_schedule_set_convention). */
 typedef enum { ADA_SCHED_PAPER = 0, ADA_SCHED_PEFT = 1 } ada_sched_convention;
+typedef enum { ADA_WARMUP_BEFORE_TINIT = 0, ADA_WARMUP_THROUGH_TINIT = 1 } ada_warmup_end;
+typedef enum { ADA_ROUND_NEAREST = 0, ADA_ROUND_FLOOR = 1 } ada_budget_rounding;
 typedef enum { ADA_PHASE_WARMUP = 0, ADA_PHASE_DECAY = 1, ADA_PHASE_FINAL = 2 } ada_phase;
 typedef enum { ADA_FINAL_FREEZE = 0, ADA_FINAL_RECOMPUTE = 1 } ada_final_phase;
 typedef enum {
@@ -44,24 +48,30 @@ typedef struct {
     long t_final;  /* final fine-tuning steps t_f (PEFT tfinal) */
     long total;    /* total steps T (PEFT total_step) */
     long delta_t;  /* steps between mask steps ΔT (PEFT deltaT) */
-    ada_sched_convention convention;
-    ada_final_phase final_phase;
+    int step_base;              /* row 4: number of the first step, 1 or 0 */
+    ada_warmup_end warmup_end;  /* row 5 */
+    ada_budget_rounding rounding; /* row 6 */
+    ada_final_phase final_phase;  /* rows 8–9 */
 } ada_schedule;
 
+/* Sets rows 4–6 to the paper's (1, BEFORE_TINIT, NEAREST) or PEFT's
+ * (0, THROUGH_TINIT, FLOOR) values. */
+void ada_schedule_set_convention(ada_schedule *s, ada_sched_convention convention);
+
 /* Validates: 0 <= bT <= b0 <= n_triplets, t_i >= 0, t_f >= 0,
- * T > t_i + t_f, ΔT >= 1, known enums. */
+ * T > t_i + t_f, ΔT >= 1, step_base 0 or 1, known enums. */
 ada_status ada_schedule_check(const ada_schedule *s, long n_triplets);
 
-/* Eq. 14: budget and phase at `step`, numbered as the convention numbers it
- * (paper 1..T, PEFT 0..T−1); 0 <= step <= T. A pure function. */
+/* Eq. 14: budget and phase at `step`, numbered from step_base (paper 1..T,
+ * PEFT 0..T−1); 0 <= step <= T. A pure function. */
 ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_schedule *s);
 
 /* Rows 8–9: what the allocator does at the end of `step`. */
 ada_status ada_mask_action_at(ada_mask_action *action, long step, const ada_schedule *s);
 
-/* The convention's number for the step that follows `completed` finished
- * steps (paper: completed + 1, PEFT: completed). */
-long ada_schedule_step_number(long completed, ada_sched_convention convention);
+/* Row 4: the number of the step that follows `completed` finished steps
+ * (completed + step_base: paper completed + 1, PEFT completed). */
+long ada_schedule_step_number(long completed, const ada_schedule *s);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,7 @@ ada_train_config ada_train_defaults(void) {
     c.sens_weights = ADA_SENS_PRE_STEP;
     c.ties = ADA_TIES_EXACT;
     c.schedule.delta_t = 1;
-    c.schedule.convention = ADA_SCHED_PAPER;
+    ada_schedule_set_convention(&c.schedule, ADA_SCHED_PAPER);
     c.schedule.final_phase = ADA_FINAL_FREEZE;
     return c;
 }
@@ -113,7 +113,7 @@ static double now_ms(void) {
 }
 
 static long step_number(const ada_trainer *tr) {
-    return ada_schedule_step_number(tr->completed, tr->config.schedule.convention);
+    return ada_schedule_step_number(tr->completed, &tr->config.schedule);
 }
 
 ada_status ada_trainer_schedule_now(const ada_trainer *tr, long *budget, ada_phase *phase,

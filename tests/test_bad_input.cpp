@@ -479,7 +479,7 @@ ada_schedule valid_schedule() {
     s.t_final = 10;
     s.total = 50;
     s.delta_t = 2;
-    s.convention = ADA_SCHED_PAPER;
+    ada_schedule_set_convention(&s, ADA_SCHED_PAPER);
     s.final_phase = ADA_FINAL_FREEZE;
     return s;
 }
@@ -491,8 +491,9 @@ struct SchedMutation {
     void (*mutate)(ada_schedule &);
 };
 const SchedMutation kBadSchedules[] = {
-    {"convention = 2", ADA_ERR_RANGE, [](ada_schedule &s) { s.convention = bad_enum<ada_sched_convention>(2); }},
-    {"convention = -1", ADA_ERR_RANGE, [](ada_schedule &s) { s.convention = bad_enum<ada_sched_convention>(-1); }},
+    {"step_base = 2", ADA_ERR_RANGE, [](ada_schedule &s) { s.step_base = 2; }},
+    {"warmup_end = 2", ADA_ERR_RANGE, [](ada_schedule &s) { s.warmup_end = bad_enum<ada_warmup_end>(2); }},
+    {"rounding = -1", ADA_ERR_RANGE, [](ada_schedule &s) { s.rounding = bad_enum<ada_budget_rounding>(-1); }},
     {"final_phase = 2", ADA_ERR_RANGE, [](ada_schedule &s) { s.final_phase = bad_enum<ada_final_phase>(2); }},
     {"b0 = -1", ADA_ERR_RANGE, [](ada_schedule &s) { s.b0 = -1; s.bT = 0; }},
     {"bT = -1", ADA_ERR_RANGE, [](ada_schedule &s) { s.bT = -1; }},

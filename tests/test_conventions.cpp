@@ -45,7 +45,9 @@ TEST_CASE("conventions: each preset sets every row of the spec's table") {
     CHECK(paper.train.orth_norm == ADA_ORTH_SQUARED);
     CHECK(paper.train.orth_reduce == ADA_ORTH_SUM);
     CHECK(paper.train.sens_weights == ADA_SENS_PRE_STEP);
-    CHECK(paper.train.schedule.convention == ADA_SCHED_PAPER);
+    CHECK(paper.train.schedule.step_base == 1);
+    CHECK(paper.train.schedule.warmup_end == ADA_WARMUP_BEFORE_TINIT);
+    CHECK(paper.train.schedule.rounding == ADA_ROUND_NEAREST);
     CHECK(paper.train.ties == ADA_TIES_EXACT);
     CHECK(paper.train.schedule.final_phase == ADA_FINAL_FREEZE);
     CHECK(paper.model.scale_eps == 0.0);
@@ -55,7 +57,9 @@ TEST_CASE("conventions: each preset sets every row of the spec's table") {
     CHECK(peft.train.orth_norm == ADA_ORTH_PLAIN);
     CHECK(peft.train.orth_reduce == ADA_ORTH_MEAN);
     CHECK(peft.train.sens_weights == ADA_SENS_POST_STEP);
-    CHECK(peft.train.schedule.convention == ADA_SCHED_PEFT);
+    CHECK(peft.train.schedule.step_base == 0);
+    CHECK(peft.train.schedule.warmup_end == ADA_WARMUP_THROUGH_TINIT);
+    CHECK(peft.train.schedule.rounding == ADA_ROUND_FLOOR);
     CHECK(peft.train.ties == ADA_TIES_KTHVALUE);
     CHECK(peft.train.schedule.final_phase == ADA_FINAL_FREEZE);
     CHECK(peft.model.scale_eps == doctest::Approx(1e-5));
@@ -77,7 +81,12 @@ TEST_CASE("conventions: a row set explicitly overrides the preset") {
     CHECK(resolve({"--convention=paper", "--final-phase=recompute"}).train.schedule.final_phase ==
           ADA_FINAL_RECOMPUTE);
     CHECK(resolve({"--sensitivity-weights=post-step"}).train.sens_weights == ADA_SENS_POST_STEP);
-    CHECK(resolve({"--schedule-convention=peft"}).train.schedule.convention == ADA_SCHED_PEFT);
+    CHECK(resolve({"--step-base=0"}).train.schedule.step_base == 0);
+    CHECK(resolve({"--warmup-end=through-tinit"}).train.schedule.warmup_end == ADA_WARMUP_THROUGH_TINIT);
+    CHECK(resolve({"--budget-rounding=floor"}).train.schedule.rounding == ADA_ROUND_FLOOR);
+    Resolved mixed = resolve({"--convention=peft", "--step-base=1"});  // one row alone, the others PEFT's
+    CHECK(mixed.train.schedule.step_base == 1);
+    CHECK(mixed.train.schedule.rounding == ADA_ROUND_FLOOR);
     CHECK(resolve({"--init-std=0.5"}).model.init_std == doctest::Approx(0.5));
 }
 
@@ -88,6 +97,8 @@ TEST_CASE("conventions: bad presets and row values name the option and the allow
     CHECK(msg({"--convention=torch"}).find("paper, peft, original") != std::string::npos);
     CHECK(msg({"--orth-norm=l1"}).find("squared, plain") != std::string::npos);
     CHECK(msg({"--ties=random"}).find("--ties") != std::string::npos);
+    CHECK(msg({"--step-base=2"}).find("1, 0") != std::string::npos);
+    CHECK(msg({"--budget-rounding=up"}).find("nearest, floor") != std::string::npos);
     CHECK(msg({"--final-phase=none"}).find("freeze-pattern, recompute") != std::string::npos);
     CHECK(msg({"--scale-eps=-1"}).find("--scale-eps") != std::string::npos);
     CHECK(msg({"--init-std=abc"}).find("--init-std") != std::string::npos);

@@ -25,7 +25,7 @@ ada_schedule setting(ada_sched_convention conv, ada_final_phase fin = ADA_FINAL_
     s.t_final = 20;
     s.total = 100;
     s.delta_t = delta_t;
-    s.convention = conv;
+    ada_schedule_set_convention(&s, conv);
     s.final_phase = fin;
     return s;
 }
@@ -115,6 +115,21 @@ TEST_CASE("schedule: peft convention, Eq. 14 budgets and phases by hand (warm-up
         {80, 48, ADA_PHASE_FINAL},    // T - t_f
         {99, 48, ADA_PHASE_FINAL},    // T - 1 (PEFT's last step)
     });
+}
+
+TEST_CASE("schedule: rows 4-6 are independent switches (each alone on top of the paper's)") {
+    ada_schedule floor_only = setting(ADA_SCHED_PAPER), warm_only = setting(ADA_SCHED_PAPER);
+    floor_only.rounding = ADA_ROUND_FLOOR;            // row 6 alone: t_i = 10 still decays
+    check_points(floor_only, {{10, 120, ADA_PHASE_DECAY}, {11, 116, ADA_PHASE_DECAY}, {50, 53, ADA_PHASE_DECAY}});
+    warm_only.warmup_end = ADA_WARMUP_THROUGH_TINIT;  // row 5 alone: rounding stays nearest
+    check_points(warm_only, {{10, 120, ADA_PHASE_WARMUP}, {11, 117, ADA_PHASE_DECAY}, {50, 54, ADA_PHASE_DECAY}});
+    ada_mask_action a;
+    REQUIRE(ada_mask_action_at(&a, 9, &warm_only) == ADA_OK);  // on the ΔT grid, in warm-up: no mask
+    CHECK(a == ADA_ACTION_NONE);
+    ada_schedule base0 = setting(ADA_SCHED_PAPER);  // row 4 alone: only the numbering moves
+    base0.step_base = 0;
+    CHECK(ada_schedule_step_number(0, &base0) == 0);
+    check_points(base0, {{10, 120, ADA_PHASE_DECAY}, {11, 117, ADA_PHASE_DECAY}});
 }
 
 TEST_CASE("schedule: b(t) is non-increasing over 0..T and spans b(0)..b(T)") {
@@ -244,11 +259,11 @@ TEST_CASE("schedule: mask actions, final phase recomputed (authors' code)") {
 }
 
 TEST_CASE("schedule: step numbering and out-of-range steps") {
-    CHECK(ada_schedule_step_number(0, ADA_SCHED_PAPER) == 1);  // paper t = 1..T
-    CHECK(ada_schedule_step_number(0, ADA_SCHED_PEFT) == 0);   // PEFT global_step 0..T-1
-    CHECK(ada_schedule_step_number(99, ADA_SCHED_PAPER) == 100);
-    CHECK(ada_schedule_step_number(99, ADA_SCHED_PEFT) == 99);
-    const ada_schedule s = setting(ADA_SCHED_PAPER);
+    const ada_schedule s = setting(ADA_SCHED_PAPER), p = setting(ADA_SCHED_PEFT);
+    CHECK(ada_schedule_step_number(0, &s) == 1);   // paper t = 1..T
+    CHECK(ada_schedule_step_number(0, &p) == 0);   // PEFT global_step 0..T-1
+    CHECK(ada_schedule_step_number(99, &s) == 100);
+    CHECK(ada_schedule_step_number(99, &p) == 99);
     long b = 777;
     ada_mask_action a = (ada_mask_action)77;
     CHECK(ada_budget_at(&b, nullptr, -1, &s) == ADA_ERR_RANGE);
@@ -285,7 +300,7 @@ TEST_CASE("schedule: ada_schedule_check accepts valid settings and rejects inval
     CHECK(with([](ada_schedule &s) { s.t_init = 0; s.t_final = 0; }) == ADA_OK);
     CHECK(with([](ada_schedule &s) { s.total = 31; }) == ADA_OK);              // 31 > 10 + 20
     CHECK(with([](ada_schedule &s) { s.delta_t = 1; }) == ADA_OK);
-    CHECK(with([](ada_schedule &s) { s.convention = ADA_SCHED_PEFT; s.final_phase = ADA_FINAL_RECOMPUTE; }) == ADA_OK);
+    CHECK(with([](ada_schedule &s) { ada_schedule_set_convention(&s, ADA_SCHED_PEFT); s.final_phase = ADA_FINAL_RECOMPUTE; }) == ADA_OK);
     // bT > b0
     CHECK(with([](ada_schedule &s) { s.bT = 121; }) == ADA_ERR_RANGE);
     CHECK(with([](ada_schedule &s) { s.b0 = 60; s.bT = 61; }) == ADA_ERR_RANGE);
@@ -304,8 +319,10 @@ TEST_CASE("schedule: ada_schedule_check accepts valid settings and rejects inval
     CHECK(with([](ada_schedule &s) { s.t_init = -1; }) == ADA_ERR_RANGE);
     CHECK(with([](ada_schedule &s) { s.t_final = -1; }) == ADA_ERR_RANGE);
     // bad enums
-    CHECK(with([](ada_schedule &s) { s.convention = (ada_sched_convention)2; }) == ADA_ERR_RANGE);
-    CHECK(with([](ada_schedule &s) { s.convention = (ada_sched_convention)-1; }) == ADA_ERR_RANGE);
+    CHECK(with([](ada_schedule &s) { s.step_base = 2; }) == ADA_ERR_RANGE);
+    CHECK(with([](ada_schedule &s) { s.step_base = -1; }) == ADA_ERR_RANGE);
+    CHECK(with([](ada_schedule &s) { s.warmup_end = (ada_warmup_end)2; }) == ADA_ERR_RANGE);
+    CHECK(with([](ada_schedule &s) { s.rounding = (ada_budget_rounding)-1; }) == ADA_ERR_RANGE);
     CHECK(with([](ada_schedule &s) { s.final_phase = (ada_final_phase)2; }) == ADA_ERR_RANGE);
     CHECK(with([](ada_schedule &s) { s.final_phase = (ada_final_phase)-1; }) == ADA_ERR_RANGE);
 }
