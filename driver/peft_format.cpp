@@ -103,30 +103,18 @@ PeftAdapter peft_from_run(const RunAdapter &run) {
     }
     // AdaLoraConfig.to_dict() as save_pretrained writes it (LoraConfig's
     // fields that matter here at their defaults, then AdaLoRA's).
+    auto hyper = [&](const char *key) { return run.config.value(key, nlohmann::ordered_json()); };
+    p.config = {{"peft_type", "ADALORA"}, {"task_type", nullptr}, {"auto_mapping", nullptr},
+                {"base_model_name_or_path", nullptr}, {"revision", nullptr}, {"inference_mode", true},
+                {"r", 8},  // LoraConfig's default; AdaLoRA ignores r and warns when it differs
+                {"target_modules", run.modules}, {"exclude_modules", nullptr}, {"lora_alpha", hyper("lora_alpha")},
+                {"lora_dropout", 0.0}, {"fan_in_fan_out", false}, {"bias", "none"}, {"use_rslora", false},
+                {"modules_to_save", nullptr}, {"init_lora_weights", true}, {"layers_to_transform", nullptr},
+                {"layers_pattern", nullptr}, {"alpha_pattern", nlohmann::ordered_json::object()}, {"use_dora", false},
+                {"init_r", r0}};
     nlohmann::ordered_json &c = p.config;
-    c["peft_type"] = "ADALORA";
-    c["task_type"] = nullptr;
-    c["auto_mapping"] = nullptr;
-    c["base_model_name_or_path"] = nullptr;
-    c["revision"] = nullptr;
-    c["inference_mode"] = true;
-    c["r"] = 8;  // LoraConfig's default; AdaLoRA ignores r and warns when it differs
-    c["target_modules"] = run.modules;
-    c["exclude_modules"] = nullptr;
-    c["lora_alpha"] = run.config.value("lora_alpha", nlohmann::json());
-    c["lora_dropout"] = 0.0;
-    c["fan_in_fan_out"] = false;
-    c["bias"] = "none";
-    c["use_rslora"] = false;
-    c["modules_to_save"] = nullptr;
-    c["init_lora_weights"] = true;
-    c["layers_to_transform"] = nullptr;
-    c["layers_pattern"] = nullptr;
-    c["alpha_pattern"] = nlohmann::ordered_json::object();
-    c["use_dora"] = false;
-    c["init_r"] = r0;
     for (const char *key : kHyper)
-        if (std::string(key) != "lora_alpha") c[key] = run.config.value(key, nlohmann::json());
+        if (std::string(key) != "lora_alpha") c[key] = hyper(key);
     c["rank_pattern"] = pattern;
     return p;
 }

@@ -216,8 +216,8 @@ Safetensors parse_safetensors(const std::string &bytes, const std::string &name)
             fail("tensor '" + e.name + "': data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                  "] run backwards (allowed: begin <= end)");
         if (end > data_size)
-            fail("tensor '" + e.name + "': data_offsets end " + std::to_string(end) + " runs past the end of the data (" +
-                 std::to_string(data_size) + " bytes; truncated file?)");
+            fail("truncated: tensor '" + e.name + "': data_offsets end " + std::to_string(end) +
+                 " runs past the end of the data (" + std::to_string(data_size) + " bytes)");
         uint64_t count;
         if (!element_count(e.shape, &count) || count > (end - begin) / dtype_size(dtype) ||
             count * dtype_size(dtype) != end - begin) {

@@ -5,6 +5,7 @@
 // binary each exit 2 with one line naming the file and the problem.
 #include <doctest/doctest.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -24,22 +25,12 @@ using adalora::Tensor;
 
 namespace {
 
+// The tiny planted-linear run of the CLI tests (kTiny), seed 4.
 adalora::RunConfig small_run(const std::string &method) {
+    CLI::App app;
     adalora::RunConfig c;
-    c.method = method;
-    c.seed = 4;
-    c.out = "unused";
-    c.init_r = 4;
-    c.target_r = 2;
-    c.tinit = 20;
-    c.tfinal = 40;
-    c.deltaT = 10;
-    c.total_step = 120;
-    c.batch = 16;
-    c.task_opt.width = 8;
-    c.task_opt.layers = 1;
-    c.task_opt.train_rows = 128;
-    c.task_opt.test_rows = 128;
+    adalora::add_train_options(&app, c);
+    app.parse(cli::kTiny + " --seed 4 --out unused --method " + method, false);
     return c;
 }
 
