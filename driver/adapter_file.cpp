@@ -70,6 +70,18 @@ Safetensors run_adapter_tensors(const ada_model *m, const nlohmann::json &config
     return file;
 }
 
+namespace {
+bool ends_with(const std::string &s, const std::string &tail) {
+    return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+bool is_base_tensor(const std::string &name) { return ends_with(name, ".W0") || ends_with(name, ".bias"); }
+}  // namespace
+
+void drop_base_tensors(Safetensors &adapter) {
+    auto &t = adapter.tensors;
+    t.erase(std::remove_if(t.begin(), t.end(), [](const Tensor &x) { return is_base_tensor(x.name); }), t.end());
+}
+
 const Tensor &RunAdapter::tensor(const std::string &module, const std::string &part) const {
     const Tensor *t = file.find(module + "." + part);
     if (!t) throw UsageError(path + ": the tensor '" + module + "." + part + "' is missing");
@@ -152,11 +164,8 @@ void load_base_weights(const std::string &path, Task &task) {
                     throw UsageError(path + ": the base of module '" + name + "' holds NaN or Inf");
     }
     for (const Tensor &t : file.tensors) {
-        const std::string &s = t.name;
-        const bool base_like = (s.size() > 3 && s.compare(s.size() - 3, 3, ".W0") == 0) ||
-                               (s.size() > 5 && s.compare(s.size() - 5, 5, ".bias") == 0);
-        if (base_like && std::find(known.begin(), known.end(), s) == known.end())
-            throw UsageError(path + ": tensor '" + s + "' names no module of the task " + task.name);
+        if (is_base_tensor(t.name) && std::find(known.begin(), known.end(), t.name) == known.end())
+            throw UsageError(path + ": tensor '" + t.name + "' names no module of the task " + task.name);
     }
     task.base_file = path;
 }

@@ -31,6 +31,10 @@ constexpr const char *kAdapterFileName = "adapter.safetensors";
 // The model's adapter, keep flags and base as above; `config` goes into the metadata.
 Safetensors run_adapter_tensors(const ada_model *m, const nlohmann::json &config);
 
+// Removes the W0 and bias tensors (sweeps: the seed reproduces them, and a
+// wide cell's base would dwarf everything else it writes).
+void drop_base_tensors(Safetensors &adapter);
+
 // A run's adapter.safetensors, checked: metadata present and well-formed,
 // every module's adapter tensors present with shapes that agree.
 struct RunAdapter {

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "cli_sandbox.h"
 #include "peft_format.h"
 #include "run.h"
+#include "tasks.h"
 #include "test_files.h"
 
 namespace fs = std::filesystem;
@@ -250,4 +252,36 @@ TEST_CASE("base weights: a run's adapter.safetensors as --base-weights reproduce
         REQUIRE(c.find(name) != nullptr);
         CHECK(c.find(name)->bytes == other.find(name)->bytes);
     }
+}
+
+TEST_CASE("base weights: a W0 or bias of a module the task lacks, a bias where there is none, NaN: refused") {
+    adalora::Task task = adalora::make_task(small_run("adalora"));
+    const adalora::RunOutput out = adalora::train_run(small_run("adalora"), adalora::LogMode::quiet);
+    test::TempDir dir;
+    auto refusal = [&](adalora::Safetensors file) {
+        const std::string path = (dir.path / "base.safetensors").string();
+        std::ofstream(path, std::ios::binary) << adalora::serialize_safetensors(file);
+        return test::usage_error([&] { adalora::load_base_weights(path, task); });
+    };
+    CHECK(refusal(out.adapter).empty());
+    adalora::Safetensors extra = out.adapter;
+    extra.tensors.push_back(*out.adapter.find("l0.q.W0"));
+    extra.tensors.back().name = "l9.q.W0";
+    CHECK(refusal(extra).find("'l9.q.W0' names no module of the task planted-linear") != std::string::npos);
+    adalora::Safetensors bias = out.adapter;
+    const std::vector<real> zeros(8, 0);
+    bias.tensors.push_back(adalora::make_tensor("l0.q.bias", {8}, zeros.data()));
+    CHECK(refusal(bias).find("module 'l0.q' has no bias") != std::string::npos);
+    adalora::Safetensors nan = out.adapter;
+    for (Tensor &t : nan.tensors)
+        if (t.name == "l0.k.W0") {
+            const real x = NAN;
+            std::memcpy(&t.bytes[4 * sizeof(real)], &x, sizeof x);
+        }
+    CHECK(refusal(nan).find("'l0.k' holds NaN or Inf") != std::string::npos);
+    adalora::Safetensors dropped = out.adapter;
+    adalora::drop_base_tensors(dropped);
+    CHECK(dropped.find("l0.q.W0") == nullptr);
+    CHECK(dropped.find("l0.q.P") != nullptr);
+    CHECK(refusal(dropped).find("the tensor 'l0.q.W0' is missing") != std::string::npos);
 }
