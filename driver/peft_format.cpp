@@ -80,7 +80,7 @@ struct PeftModule {
 
 PeftAdapter peft_from_run(const RunAdapter &run) {
     if (run.form != "svd")
-        throw UsageError(run.path + ": a LoRA-form run (method " + run.config.value("method", std::string("?")) +
+        throw UsageError(run.path + ": a LoRA-form run (method " + run.config.value("method", nlohmann::json()).dump() +
                          ") has no λ; only SVD-form runs (adalora, svd-lora) export as PEFT's AdaLoRA");
     PeftAdapter p;
     p.weights.metadata = {{"format", "pt"}};

@@ -22,6 +22,9 @@ namespace {
 
 // The safetensors library refuses headers above 100 MB; so do we.
 constexpr uint64_t kMaxHeader = 100u << 20;
+// No dimension can exceed this (an empty tensor could otherwise claim any
+// size, and whoever sizes buffers from its shape would overflow).
+constexpr uint64_t kMaxDim = uint64_t(1) << 40;
 
 struct Entry {
     std::string name, dtype;
@@ -146,6 +149,8 @@ private:
         Entry &e = entries.back();
         if (array_ == Array::offsets && e.offsets.size() == 2)
             fail("tensor '" + e.name + "': data_offsets has more than 2 values (allowed: exactly 2, [begin, end])");
+        if (array_ == Array::shape && v > kMaxDim)
+            fail("tensor '" + e.name + "': shape dimension " + std::to_string(v) + " is absurd (allowed: at most 2^40)");
         (array_ == Array::shape ? e.shape : e.offsets).push_back(v);
         return true;
     }

@@ -150,6 +150,8 @@ TEST_CASE("safetensors: hostile files are refused with one line naming the file 
                                         R"("data_offsets":[0,8]}})", 8),
                       "does not match");
         check_refused(safetensors_bytes(R"({"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8), "negative");
+        check_refused(safetensors_bytes(R"({"t":{"dtype":"F32","shape":[0,1099511627777],"data_offsets":[0,0]}})", 0),
+                      "dimension 1099511627777 is absurd");
         check_refused(safetensors_bytes(R"({"t":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", 8), "not an integer");
     }
     SUBCASE("duplicate names") {
