@@ -8,7 +8,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
 #include "options.h"
@@ -265,10 +264,12 @@ Safetensors read_safetensors(const std::string &path) {
     std::error_code ec;
     std::ifstream in(path, std::ios::binary);
     if (!in || !std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": cannot read the file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw UsageError(path + ": read error");
-    return parse_safetensors(ss.str(), path);
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) throw UsageError(path + ": cannot read the file");
+    std::string bytes(size, '\0');  // the file, once: no growing copies
+    if (!in.read(&bytes[0], (std::streamsize)size) || in.peek() != std::char_traits<char>::eof())
+        throw UsageError(path + ": read error (the file changed while being read?)");
+    return parse_safetensors(bytes, path);
 }
 
 std::string serialize_safetensors(const Safetensors &file) {
