@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "conventions.h"
 #include "options.h"
+#include "peft_format.h"
 #include "report.h"
 #include "sweep.h"
 
@@ -71,6 +72,8 @@ int main(int argc, char **argv) {
     report->add_option("--gnuplot", report_opt.gnuplot, "gnuplot command")->capture_default_str();
     report->add_flag("--no-plots", report_no_plots, "write REPORT.md without plots");
 
+    auto peft_commands = adalora::add_peft_commands(app);  // export, import
+
     CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (spec section 4)");
 
     adalora::ScheduleArgs sched;
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
         if (*schedule) return adalora::cmd_schedule(sched);
+        if (int code = adalora::run_peft_command(*peft_commands); code >= 0) return code;
         if (*conventions) {
             std::fputs(adalora::conventions_table().c_str(), stdout);
             return 0;

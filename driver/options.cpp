@@ -203,6 +203,9 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
             [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
             "UINT64"))
         ->capture_default_str();
+    cmd->add_option("--base-weights,--base_weights", c.task_opt.base_weights,
+                    "safetensors file with NAME.W0 [d_out, d_in] (and optionally NAME.bias) per module: the frozen base "
+                    "(planted tasks: the teacher's too); a run's adapter.safetensors qualifies");
 }
 
 void validate(const RunConfig &c) {

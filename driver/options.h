@@ -32,6 +32,7 @@ struct TaskOptions {
     std::string cache_dir = "build/cache";  // the pretrained bases
     long pretrain_steps = 3000;             // AdamW steps of the base on digits 0–4
     uint64_t pretrain_seed = 0;             // the base's random start and batches
+    std::string base_weights;               // safetensors file of every module's W0 (and bias)
 };
 
 struct RunConfig {

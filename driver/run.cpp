@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "adapter_file.h"
 #include "adapter_report.h"
 #include "conventions.h"
 #include "machine.h"
@@ -123,7 +124,8 @@ nlohmann::json config_json(const RunConfig &c) {
             {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
             {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows},
             {"data_dir", c.task_opt.data_dir}, {"cache_dir", c.task_opt.cache_dir},
-            {"pretrain_steps", c.task_opt.pretrain_steps}, {"pretrain_seed", c.task_opt.pretrain_seed}};
+            {"pretrain_steps", c.task_opt.pretrain_steps}, {"pretrain_seed", c.task_opt.pretrain_seed},
+            {"base_weights", c.task_opt.base_weights}};
 }
 
 RunOutput train_run(const RunConfig &cfg, LogMode log) {
@@ -147,7 +149,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
 
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
     Logger logger{log, cfg.total_step};
-    if (log != LogMode::quiet && !task.base.empty())
+    if (log != LogMode::quiet && !task.pretrain_cache.empty() && task.base_file.empty())
         std::fprintf(stderr, "pretrained base %s: %s, test accuracy %.4f on its own task\n", task.pretrain_cache.c_str(),
                      task.pretrain_cache_status.c_str(), task.pretrain_test_accuracy);
     double ms[ADA_TIME_COUNT] = {0}, svd_ms = 0;
@@ -233,7 +235,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
         s["final_train_accuracy"] = split_accuracy(model, task.train);
         s["final_test_accuracy"] = split_accuracy(model, task.test);
     }
-    if (!task.base.empty()) {
+    if (!task.pretrain_cache.empty() && task.base_file.empty()) {
         s["pretrain_test_accuracy"] = task.pretrain_test_accuracy;
         s["pretrain_cache"] = task.pretrain_cache;  // the file; whether it was a hit is logged only
     }
@@ -269,6 +271,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
                     {"optimizer", ms[ADA_TIME_OPTIMIZER]}, {"importance", ms[ADA_TIME_IMPORTANCE]},
                     {"allocation", ms[ADA_TIME_ALLOCATION]}, {"svd", svd_ms}};
     out.summary = s;
+    out.adapter = run_adapter_tensors(model, s["config"]);
     return out;
 }
 
@@ -298,7 +301,7 @@ void write_file(const fs::path &path, const std::string &text) {
 }
 }  // namespace
 
-void write_run(const std::string &dir, const RunOutput &out) {
+void write_dir_atomic(const std::string &dir, const std::vector<std::pair<std::string, std::string>> &files) {
     check_output_dir(dir);
     fs::path final_dir(without_trailing_slash(dir));
     fs::path tmp = final_dir;
@@ -306,16 +309,23 @@ void write_run(const std::string &dir, const RunOutput &out) {
     fs::remove_all(tmp);
     try {
         fs::create_directory(tmp);
-        write_file(tmp / "metrics.csv", out.metrics_csv);
-        write_file(tmp / "ranks.csv", out.ranks_csv);
-        write_file(tmp / "rank_pattern.json", out.rank_pattern.dump() + "\n");
-        write_file(tmp / "summary.json", out.summary.dump(2) + "\n");
+        for (const auto &[name, text] : files) write_file(tmp / name, text);
         fs::rename(tmp, final_dir);
     } catch (...) {
         std::error_code ec;
         fs::remove_all(tmp, ec);
         throw;
     }
+}
+
+void write_run(const std::string &dir, const RunOutput &out) {
+    std::vector<std::pair<std::string, std::string>> files = {
+        {"metrics.csv", out.metrics_csv},
+        {"ranks.csv", out.ranks_csv},
+        {"rank_pattern.json", out.rank_pattern.dump() + "\n"},
+        {"summary.json", out.summary.dump(2) + "\n"}};
+    if (!out.adapter.tensors.empty()) files.emplace_back(kAdapterFileName, serialize_safetensors(out.adapter));
+    write_dir_atomic(dir, files);
 }
 
 }  // namespace adalora

@@ -13,6 +13,7 @@
 #include <thread>
 #include <toml++/toml.h>
 
+#include "adapter_file.h"
 #include "run.h"
 
 namespace adalora {
@@ -272,6 +273,7 @@ int run_sweep(const SweepArgs &args) {
                 out.summary["suite"] = s.name;
                 out.summary["cell_id"] = c.id;
                 out.summary["cell"] = c.cell;
+                drop_base_tensors(out.adapter);  // the seed reproduces W0; a wide cell's would be huge
                 write_run(c.config.out, out);
             } catch (const std::exception &e) {
                 error = e.what();

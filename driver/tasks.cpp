@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "adapter_file.h"
 #include "digits.h"
 
 extern "C" {
@@ -187,7 +188,11 @@ void Task::bind_names() {
 }
 
 Task make_task(const RunConfig &cfg) {
-    if (cfg.task == "digits") return make_digits_task(cfg);
+    if (cfg.task == "digits") {
+        Task task = make_digits_task(cfg);
+        if (!cfg.task_opt.base_weights.empty()) load_base_weights(cfg.task_opt.base_weights, task);
+        return task;
+    }
     const TaskOptions &o = cfg.task_opt;
     Task task;
     task.name = cfg.task;
@@ -209,6 +214,8 @@ Task make_task(const RunConfig &cfg) {
         }
     }
     const size_t n = task.specs.size();
+    // A base from a file is the teacher's too, so Δ* and the oracle still hold.
+    if (!o.base_weights.empty()) load_base_weights(o.base_weights, task);
     ada_rng rng;
     ada_rng_seed(&rng, cfg.seed ^ 0x7a5c0ffeeULL);
     if (o.planted_ranks.empty())
@@ -216,6 +223,7 @@ Task make_task(const RunConfig &cfg) {
     else
         task.planted_rank = parse_ranks(o.planted_ranks, n);
     ada_model *teacher = base_model(task, cfg.seed, 256);
+    apply_base(task, teacher);
     for (size_t k = 0; k < n; k++) {
         const ada_module &mod = teacher->modules[k];
         int rank = std::min(task.planted_rank[k], std::min(mod.d_in, mod.d_out));
@@ -309,7 +317,10 @@ void apply_base(const Task &task, ada_model *m) {
     for (size_t k = 0; k < task.base.size(); k++) {
         if (task.base[k].size() != (size_t)m->modules[k].d_out * m->modules[k].d_in)
             throw std::runtime_error("pretrained base: module " + std::to_string(k) + " has the wrong size");
-        check(ada_model_set_base(m, (int)k, task.base[k].data(), m->modules[k].d_in, nullptr), "pretrained base");
+        const bool bias = k < task.base_bias.size() && !task.base_bias[k].empty();
+        check(ada_model_set_base(m, (int)k, task.base[k].data(), m->modules[k].d_in,
+                                 bias ? task.base_bias[k].data() : nullptr),
+              "pretrained base");
     }
 }
 

@@ -57,6 +57,10 @@ struct Task {
     // row-major), written over the student's random base by apply_base().
     // Empty: the student keeps the base ada_model_create draws from the seed.
     std::vector<std::vector<real>> base;
+    // --base-weights: per module the bias (d_out) to write too; empty keeps
+    // the seeded one. base_file names the file ("" without one).
+    std::vector<std::vector<real>> base_bias;
+    std::string base_file;
     double pretrain_test_accuracy = 0;  // digits: the base on its own task's test rows
     std::string pretrain_cache;         // digits: the cache file of the base
     std::string pretrain_cache_status;  // digits: "hit", "built", "rebuilt (why)" (logged, not in summary.json)
@@ -86,8 +90,8 @@ double split_loss(ada_model *m, const Split &split);
 // module's output (forward without gradient, max_batch rows at a time).
 double split_accuracy(ada_model *m, const Split &split);
 
-// Writes task.base (when present) over the model's frozen base, module by
-// module; call right after ada_model_create.
+// Writes task.base and task.base_bias (when present) over the model's frozen
+// base, module by module; call right after ada_model_create.
 void apply_base(const Task &task, ada_model *m);
 
 // Mini-batches of a split: the same row indices in every chain, drawn with

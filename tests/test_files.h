@@ -1,10 +1,13 @@
 // test_files.h: what the driver tests share: a temporary directory removed
-// at the end of the test, and the message of an expected UsageError.
+// at the end of the test, the message of an expected UsageError, and
+// safetensors files written by hand.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -42,6 +45,15 @@ std::string usage_error(F f) {
         return e.what();
     }
     return "";
+}
+
+// A safetensors file by hand: the 8-byte length of `header`, the header as
+// given (no checks), then `data_bytes` bytes of data (0x3f each).
+inline std::string safetensors_bytes(const std::string &header, size_t data_bytes) {
+    std::string out(8, '\0');
+    const uint64_t n = header.size();
+    std::memcpy(&out[0], &n, 8);
+    return out + header + std::string(data_bytes, '\x3f');
 }
 
 }  // namespace test
