@@ -219,7 +219,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     ada_step_info info{};
     const auto t0 = Clock::now();
     OrthMeter orth_meter(model);
-    double measure_seconds = 0;  // time of the optional measurements, not training
+    double measure_seconds = 0;  // time of the optional measurements and of checkpoints, not training
     auto train_seconds = [&] { return loop.train_seconds + seconds_since(t0) - measure_seconds; };
     if (checkpoints.on() && !resume) checkpoints.save(model, tr, sampler, loop, 0);
     // --on-nonfinite skip-step restores this copy of the state before the step.
@@ -265,7 +265,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
         if (st == ADA_ERR_NONFINITE && !skip_nonfinite)
             throw NonFiniteError(std::string("training stopped: ") + ada_last_error() + "; " + checkpoints.kept_note());
         if (st == ADA_ERR_NONFINITE) {  // skip-step: back to the state before the step
-            std::fprintf(stderr, "adalora: skipped: %s\n", ada_last_error());
+            if (log != LogMode::quiet) std::fprintf(stderr, "adalora: skipped: %s\n", ada_last_error());
             restore(before_step, model, tr);
             check(ada_trainer_skip_step(tr, &info), "skip step");
             loop.skipped++;
@@ -289,7 +289,11 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
             loop.jump_sum = 0;
         }
         logger.step(info, model);
-        if (checkpoints.due(t)) checkpoints.save(model, tr, sampler, loop, train_seconds());
+        if (checkpoints.due(t)) {
+            auto c0 = Clock::now();
+            checkpoints.save(model, tr, sampler, loop, train_seconds());
+            measure_seconds += seconds_since(c0);
+        }
         if (t == cfg.stop_after) {
             out.finished = false;
             break;
