@@ -32,7 +32,6 @@ static_assert(sizeof(int) == 4, "ada_rng.has_spare is stored as a 32-bit integer
 
 template <class T> constexpr RecordType type_of();
 template <> constexpr RecordType type_of<char>() { return kText; }
-template <> constexpr RecordType type_of<real>() { return kReal; }
 template <> constexpr RecordType type_of<uint8_t>() { return kU8; }
 template <> constexpr RecordType type_of<int64_t>() { return kI64; }
 template <> constexpr RecordType type_of<double>() { return kF64; }
@@ -40,18 +39,19 @@ template <> constexpr RecordType type_of<uint64_t>() { return kU64; }
 template <> constexpr RecordType type_of<int>() { return kI32; }
 
 // Every record, in file order. IO is Writer or Reader: fixed() for a known
-// number of values, vec() / text() for a stored length.
+// number of values, vec() / text() for a stored length, tensor() for the
+// real-valued arenas (type kReal, whatever `real` is in this build).
 template <class IO> void records(IO &io, Checkpoint &c) {
     io.text("config", c.config);
     io.fixed("origin", &c.origin, 1);
     io.fixed("completed", &c.train.completed, 1);
     io.fixed("updates", &c.train.updates, 1);
-    io.vec("params", c.train.params);
-    io.vec("m1", c.train.m1);
-    io.vec("m2", c.train.m2);
-    io.vec("ibar", c.train.ibar);
-    io.vec("ubar", c.train.ubar);
-    io.vec("scores", c.train.scores);
+    io.tensor("params", c.train.params);
+    io.tensor("m1", c.train.m1);
+    io.tensor("m2", c.train.m2);
+    io.tensor("ibar", c.train.ibar);
+    io.tensor("ubar", c.train.ubar);
+    io.tensor("scores", c.train.scores);
     io.vec("keep", c.train.keep);
     io.vec("prev_keep", c.train.prev_keep);
     io.fixed("rng_state", c.sampler.s, 4);
@@ -72,18 +72,19 @@ template <class IO> void records(IO &io, Checkpoint &c) {
 struct Writer {
     std::string &out;
     template <class T> void raw(const T *p, size_t n) { out.append(reinterpret_cast<const char *>(p), n * sizeof(T)); }
-    template <class T> void head(const char *name, uint64_t count) {
-        uint32_t len = (uint32_t)std::strlen(name), type = type_of<T>();
+    void head(const char *name, uint64_t count, uint32_t type) {
+        uint32_t len = (uint32_t)std::strlen(name);
         raw(&len, 1);
         out.append(name, len);
         raw(&type, 1);
         raw(&count, 1);
     }
-    template <class T> void fixed(const char *name, const T *p, size_t n) {
-        head<T>(name, n);
+    template <class T> void fixed(const char *name, const T *p, size_t n, uint32_t type = type_of<T>()) {
+        head(name, n, type);
         raw(p, n);
     }
     template <class T> void vec(const char *name, const std::vector<T> &v) { fixed(name, v.data(), v.size()); }
+    void tensor(const char *name, const std::vector<real> &v) { fixed(name, v.data(), v.size(), kReal); }
     void text(const char *name, const std::string &s) { fixed(name, s.data(), s.size()); }
 };
 
@@ -100,7 +101,7 @@ struct Reader {
     }
     // Reads a record's head, checks its name and type, returns its count
     // after checking the values fit in the bytes left.
-    template <class T> uint64_t head(const char *want) {
+    template <class T> uint64_t head(const char *want, uint32_t want_type = type_of<T>()) {
         index++;
         const std::string where = "record " + std::to_string(index) + " ('" + want + "')";
         uint32_t len, type;
@@ -113,8 +114,8 @@ struct Reader {
         if (end - pos < sizeof type + sizeof count) fail(where + ": header cut short");
         raw(&type, 1);
         raw(&count, 1);
-        if (type != type_of<T>())
-            fail(where + ": type " + std::to_string(type) + ", expected " + std::to_string(type_of<T>()));
+        if (type != want_type)
+            fail(where + ": type " + std::to_string(type) + ", expected " + std::to_string(want_type));
         if (count > (end - pos) / sizeof(T))
             fail(where + ": " + std::to_string(count) + " values, more than the " + std::to_string(end - pos) +
                  " bytes left");
@@ -126,10 +127,11 @@ struct Reader {
             fail(std::string("record '") + want + "': " + std::to_string(count) + " values, expected " + std::to_string(n));
         raw(p, n);
     }
-    template <class T> void vec(const char *want, std::vector<T> &v) {
-        v.resize(head<T>(want));
+    template <class T> void vec(const char *want, std::vector<T> &v, uint32_t want_type = type_of<T>()) {
+        v.resize(head<T>(want, want_type));
         raw(v.data(), v.size());
     }
+    void tensor(const char *want, std::vector<real> &v) { vec(want, v, kReal); }
     void text(const char *want, std::string &s) {
         s.assign(in, pos, head<char>(want));
         pos += s.size();
@@ -211,10 +213,10 @@ Checkpoint parse_checkpoint(const std::string &bytes, const std::string &name) {
         throw UsageError(name + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes, less than a header)");
     const uint32_t version = get<uint32_t>(bytes, 8), mark = get<uint32_t>(bytes, 12);
     if (version != kCheckpointVersion && __builtin_bswap32(version) != kCheckpointVersion)
-        throw UsageError(name + ": checkpoint format version " + std::to_string(version) + ", this build reads version " +
+        throw UsageError(name + ": wrong format version: checkpoint version " + std::to_string(version) + ", this build reads version " +
                          std::to_string(kCheckpointVersion));
     if (mark != kByteOrderMark)
-        throw UsageError(name + ": checkpoint written with the other byte order (allowed: this machine's)");
+        throw UsageError(name + ": wrong byte order: the checkpoint was written on a machine of the other byte order");
     const uint64_t size = get<uint64_t>(bytes, kSizeOffset);
     if (bytes.size() < size)
         throw UsageError(name + ": truncated checkpoint (" + std::to_string(bytes.size()) + " of " + std::to_string(size) +
@@ -226,8 +228,8 @@ Checkpoint parse_checkpoint(const std::string &bytes, const std::string &name) {
         throw UsageError(name + ": corrupted checkpoint (CRC-32 mismatch)");
     const uint32_t real_bytes = get<uint32_t>(bytes, 16);
     if (real_bytes != sizeof(real))
-        throw UsageError(name + ": checkpoint of a " + precision_name(real_bytes) + " build (" + std::to_string(real_bytes) +
-                         "-byte values); this build is " + ADA_PRECISION_NAME);
+        throw UsageError(name + ": wrong precision: checkpoint of a " + precision_name(real_bytes) + " build (" + std::to_string(real_bytes) +
+                         "-byte values), this build is " + ADA_PRECISION_NAME);
     Checkpoint c;
     Reader r{bytes, name, kHeaderBytes, size - kTrailerBytes};
     records(r, c);
