@@ -1,6 +1,7 @@
 // main.cpp: the `adalora` command line. Parsing is CLI11's (Debian's
 // libcli11-dev): typed options and one-line errors. Every bad input ends with
-// one line on stderr and exit code 2, before anything is written.
+// one line on stderr and exit code 2, before anything is written; a
+// non-finite value in training with exit code 3 (README: exit codes).
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
