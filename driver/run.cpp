@@ -204,9 +204,10 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     const size_t params_initial = ada_model_param_count(model, 0);
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
     LoopState loop;
-    Checkpointer checkpoints(cfg, origin_hash(task, model));
+    const uint64_t origin = origin_hash(task, model);
+    Checkpointer checkpoints(cfg, origin);
     if (resume) {
-        resume_from(*resume, origin_hash(task, model), model, tr, sampler, loop, cfg.resume);
+        resume_from(*resume, origin, model, tr, sampler, loop, cfg.resume);
     } else {
         loop.metrics_csv = kMetricsHeader;
         loop.ranks_csv = "step,module,kept_rank\n";
@@ -262,15 +263,16 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
             return ADA_OK;
         };
         ada_status st = step();
-        if (st == ADA_ERR_NONFINITE && !skip_nonfinite)
-            throw NonFiniteError(std::string("training stopped: ") + ada_last_error() + "; " + checkpoints.kept_note());
-        if (st == ADA_ERR_NONFINITE) {  // skip-step: back to the state before the step
+        if (st == ADA_ERR_NONFINITE) {
+            if (!skip_nonfinite)
+                throw NonFiniteError(std::string("training stopped: ") + ada_last_error() + "; " + checkpoints.kept_note());
             if (log != LogMode::quiet) std::fprintf(stderr, "adalora: skipped: %s\n", ada_last_error());
-            restore(before_step, model, tr);
+            restore(before_step, model, tr);  // back to the state before the step
             check(ada_trainer_skip_step(tr, &info), "skip step");
             loop.skipped++;
+        } else {
+            check(st, "step");
         }
-        check(st == ADA_ERR_NONFINITE ? ADA_OK : st, "step");
         loop.revived += info.revived;
         loop.pruned += info.pruned;
         for (int p = 0; p < ADA_TIME_COUNT; p++) loop.ms[p] += info.ms[p];

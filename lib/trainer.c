@@ -182,12 +182,12 @@ static int first_nonfinite_output(const ada_model *m, int rows) {
  * module whose output z did (the layers refuse a non-finite input, so a
  * forward stops at the module after it). */
 static ada_status fail_nonfinite_loss(const ada_trainer *tr, int rows, const char *what,
-                                      double value) {
+                                      const char *tensor, double value) {
     const ada_model *m = tr->model;
     int k = first_nonfinite_output(m, rows);
     if (k < 0)
-        return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s (%g), module -, tensor loss",
-                        tr->completed + 1, what, value);
+        return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s (%g), module -, tensor %s",
+                        tr->completed + 1, what, value, tensor);
     return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s (%g), module %s, tensor output z",
                     tr->completed + 1, what, value, m->modules[k].name);
 }
@@ -204,11 +204,11 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
         /* The batch was checked first: a non-finite value now is the model's. */
         if (st == ADA_ERR_NONFINITE && batch->n >= 1 && batch->n <= m->config.max_batch &&
             first_nonfinite_output(m, batch->n) >= 0)
-            return fail_nonfinite_loss(tr, batch->n, "forward output", NAN);
+            return fail_nonfinite_loss(tr, batch->n, "forward output", "z", NAN);
         return st;
     }
     double t1 = now_ms();
-    if (!isfinite(task)) return fail_nonfinite_loss(tr, batch->n, "task loss", task);
+    if (!isfinite(task)) return fail_nonfinite_loss(tr, batch->n, "task loss", "loss", task);
     memset(m->grads, 0, sizeof(real) * m->n_params);
     if ((st = ada_model_backward(m))) return st;
     double raw = NAN, term = 0;
@@ -216,9 +216,11 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
         /* L = C + γ Σ_k R: each R term's gradient enters with the same factor. */
         if ((st = ada_model_orth(m, &raw, tr->config.orth_norm, (real)tr->orth_weight))) return st;
         term = tr->orth_weight * raw;
-        if (!isfinite(term)) return fail_nonfinite_loss(tr, batch->n, "orthogonality term", term);
+        if (!isfinite(term))
+            return fail_nonfinite_loss(tr, batch->n, "orthogonality term", "orth (Eq. 4)", term);
     }
-    if (!ada_all_finite(m->grads, m->n_params)) return fail_nonfinite_arena(tr, m->grads, "gradient");
+    if (!ada_all_finite(m->grads, m->n_params))
+        return fail_nonfinite_arena(tr, m->grads, "gradient");
     double norm = NAN;
     if (tr->config.clip > 0 &&
         (st = ada_clip_grad_norm(&norm, m->grads, m->n_params, tr->config.clip)))
@@ -268,7 +270,8 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info) {
              : ada_sgd_update(m->params, m->grads, m->n_params, &c->opt);
     if (st) return st;
     tr->updates++;
-    if (!ada_all_finite(m->params, m->n_params)) return fail_nonfinite_arena(tr, m->params, "parameter");
+    if (!ada_all_finite(m->params, m->n_params))
+        return fail_nonfinite_arena(tr, m->params, "parameter");
     double t2 = now_ms();
     if (importance && c->sens_weights == ADA_SENS_POST_STEP &&
         (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
