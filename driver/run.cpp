@@ -160,6 +160,8 @@ public:
         else save_checkpoint(cfg_.out, bytes_);
         saved_step_ = tr->completed;
     }
+    // A resumed run starts with its checkpoint on disk.
+    void resumed_at(long step) { saved_step_ = step; }
     // What a stopped run leaves, for the message of a non-finite value.
     std::string kept_note() const {
         if (saved_step_ < 0) return "no checkpoint written (use --save-every N to keep one)";
@@ -208,6 +210,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     Checkpointer checkpoints(cfg, origin);
     if (resume) {
         resume_from(*resume, origin, model, tr, sampler, loop, cfg.resume);
+        checkpoints.resumed_at(tr->completed);
     } else {
         loop.metrics_csv = kMetricsHeader;
         loop.ranks_csv = "step,module,kept_rank\n";
