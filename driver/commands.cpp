@@ -19,14 +19,19 @@ namespace adalora {
 
 int cmd_train(const RunConfig &cfg) {
     validate(cfg);
-    check_output_dir(cfg.out);
+    if (cfg.resume.empty()) check_output_dir(cfg.out);
     LogMode mode = cfg.log == "lines" ? LogMode::lines
                    : cfg.log == "progress" ? LogMode::progress
                    : cfg.log == "quiet"    ? LogMode::quiet
                    : isatty(2)             ? LogMode::progress
                                            : LogMode::lines;
-    RunOutput out = train_run(cfg, mode);
-    write_run(cfg.out, out);
+    RunOutput out = run_and_write(cfg, mode);
+    if (!out.finished) {
+        std::printf("%s on %s: stopped after step %ld of %ld; checkpoint in %s; continue with: adalora train --resume %s\n",
+                    cfg.method.c_str(), cfg.task.c_str(), out.steps_done, cfg.total_step, cfg.out.c_str(),
+                    cfg.out.c_str());
+        return 0;
+    }
     const auto &s = out.summary;
     std::printf("%s on %s: final test loss %.6g", cfg.method.c_str(), cfg.task.c_str(),
                 s["final_test_loss"].get<double>());

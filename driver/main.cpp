@@ -1,6 +1,7 @@
 // main.cpp: the `adalora` command line. Parsing is CLI11's (Debian's
 // libcli11-dev): typed options and one-line errors. Every bad input ends with
-// one line on stderr and exit code 2, before anything is written.
+// one line on stderr and exit code 2, before anything is written; a
+// non-finite value in training with exit code 3 (README: exit codes).
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -14,12 +15,14 @@
 #include "options.h"
 #include "peft_format.h"
 #include "report.h"
+#include "run_dir.h"
 #include "sweep.h"
 
 namespace {
 
-// argv with the tokens of `--config FILE` (after the subcommand) spliced in
-// front of the flags, so flags given on the command line override the file.
+// argv with the tokens of `--resume DIR` (the run's stored options) and of
+// `--config FILE` (after the subcommand) spliced in front of the flags, in
+// that order, so the file overrides nothing stored and flags override the file.
 std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> file_tokens;
@@ -31,6 +34,16 @@ std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
         file_tokens = adalora::config_file_tokens(path, cmd);
         break;
     }
+    if (!args.empty() && args[0] == "train")
+        for (size_t i = 0; i < args.size(); i++) {
+            std::string dir;
+            if (args[i] == "--resume" && i + 1 < args.size()) dir = args[i + 1];
+            else if (args[i].rfind("--resume=", 0) == 0) dir = args[i].substr(9);
+            else continue;
+            std::vector<std::string> stored = adalora::resume_tokens(dir);
+            file_tokens.insert(file_tokens.begin(), stored.begin(), stored.end());
+            break;
+        }
     if (file_tokens.empty() || args.empty()) return args;
     std::vector<std::string> out{args[0]};
     out.insert(out.end(), file_tokens.begin(), file_tokens.end());
@@ -47,6 +60,7 @@ int main(int argc, char **argv) {
     adalora::RunConfig train_cfg;
     CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
     adalora::add_train_options(train, train_cfg);
+    adalora::add_checkpoint_options(train, train_cfg);
 
     adalora::RunConfig compare_cfg;
     compare_cfg.out.clear();
@@ -117,6 +131,9 @@ int main(int argc, char **argv) {
     } catch (const adalora::UsageError &e) {
         std::fprintf(stderr, "adalora: %s\n", e.what());
         return 2;
+    } catch (const adalora::NonFiniteError &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 3;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "adalora: %s\n", e.what());
         return 1;

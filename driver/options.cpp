@@ -19,6 +19,7 @@ const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-
 const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
 const std::vector<std::string> kSvdMethods = {"full", "qr"};
 const std::vector<std::string> kLogModes = {"auto", "lines", "progress", "quiet"};
+const std::vector<std::string> kOnNonfinite = {"stop", "skip-step"};
 
 namespace {
 
@@ -120,6 +121,7 @@ std::string number_text(double v) {
 
 std::string config_value_text(const nlohmann::json &j, const std::string &key) {
     if (j.is_string()) return j.get<std::string>();
+    if (j.is_number_unsigned()) return std::to_string(j.get<uint64_t>());  // a seed above 2^63
     if (j.is_number_integer()) return std::to_string(j.get<int64_t>());
     if (j.is_number()) return number_text(j.get<double>());
     if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
@@ -185,6 +187,9 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_flag("--mask-jump,--mask_jump", c.mask_jump,
                   "measure the task-loss change each mask step causes on its batch (metrics.csv mask_jump)");
     cmd->add_option("--log", c.log, "stderr log: " + join(kLogModes, ", "))->capture_default_str();
+    cmd->add_option("--on-nonfinite,--on_nonfinite", c.on_nonfinite,
+                    "a NaN/Inf loss, gradient or parameter: stop (exit 3) or skip-step (discard that step's update)")
+        ->capture_default_str();
     cmd->add_option("--width", c.task_opt.width, "task width d")->capture_default_str();
     cmd->add_option("--layers", c.task_opt.layers, "task layers L")->capture_default_str();
     cmd->add_option("--planted-ranks,--planted_ranks", c.task_opt.planted_ranks,
@@ -206,6 +211,17 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--base-weights,--base_weights", c.task_opt.base_weights,
                     "safetensors file with NAME.W0 [d_out, d_in] (and optionally NAME.bias) per module: the frozen base "
                     "(planted tasks: the teacher's too); a run's adapter.safetensors qualifies");
+}
+
+void add_checkpoint_options(CLI::App *cmd, RunConfig &c) {
+    cmd->add_option("--save-every,--save_every", c.save_every, "steps between checkpoints in the run directory (0: none)")
+        ->capture_default_str();
+    cmd->add_option("--stop-after,--stop_after", c.stop_after,
+                    "end cleanly after this step with a checkpoint (0: run to total_step)")
+        ->capture_default_str();
+    cmd->add_option("--resume", c.resume, "continue the interrupted run in this directory (its options are kept)");
+    // Hidden (no group): how the tests make one step non-finite on purpose.
+    cmd->add_option("--inject-nonfinite", c.inject_nonfinite, "tests only")->group("");
 }
 
 void validate(const RunConfig &c) {
@@ -242,6 +258,11 @@ void validate(const RunConfig &c) {
             "--clip = " + number_text(c.clip) + ": must be finite and >= 0 (0: off), or -1 (the convention's)");
     validate_conventions(c);
     require(c.batch >= 1 && c.batch <= 65536, "--batch = " + std::to_string(c.batch) + ": allowed 1..65536");
+    require_member(c.on_nonfinite, kOnNonfinite, "--on-nonfinite");
+    require(c.save_every >= 0, "--save-every = " + std::to_string(c.save_every) + ": must be >= 0 (0: no checkpoints)");
+    require(c.stop_after >= 0 && c.stop_after < c.total_step,
+            "--stop-after = " + std::to_string(c.stop_after) + ": allowed 0 (off) or 1..total_step-1 = " +
+                std::to_string(c.total_step - 1));
     require(c.log_every >= 1, "--log-every = " + std::to_string(c.log_every) + ": must be >= 1");
     require(c.task_opt.width >= 1 && c.task_opt.width <= 8192, "--width = " + std::to_string(c.task_opt.width) + ": allowed 1..8192");
     require(c.task_opt.layers >= 1 && c.task_opt.layers <= 64, "--layers = " + std::to_string(c.task_opt.layers) + ": allowed 1..64");

@@ -21,6 +21,12 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A non-finite loss, gradient or parameter stopped training (--on-nonfinite
+// stop): main prints the message (step, module, tensor) and exits with code 3.
+struct NonFiniteError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 struct TaskOptions {
     int width = 64;           // d of planted-linear, hidden width of planted-mlp
     int layers = 4;           // L
@@ -61,13 +67,23 @@ struct RunConfig {
     long log_every = 10;
     bool mask_jump = false;     // measure the batch loss change of every mask step (2 extra forwards)
     std::string log = "auto";  // auto: a progress line on a terminal, plain lines otherwise
+    std::string on_nonfinite = "stop";  // stop | skip-step (see README, numerical guard)
+    // Checkpoints (train only, run_dir.h). Not in config_json: they change how
+    // a run is carried out, never what it computes.
+    long save_every = 0;      // steps between checkpoints; 0: none besides --stop-after's
+    long stop_after = 0;      // end cleanly after this step with a checkpoint; 0: run to the end
+    std::string resume;       // the run directory to continue
+    long inject_nonfinite = 0;  // tests only (hidden): NaN into the first adapter parameter before this step
     TaskOptions task_opt;
 };
 
-extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods, kLogModes;
+extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods, kLogModes, kOnNonfinite;
 
 // Registers the train options on `cmd`, bound to `cfg`.
 void add_train_options(CLI::App *cmd, RunConfig &cfg);
+
+// Registers --save-every, --stop-after and --resume (train only).
+void add_checkpoint_options(CLI::App *cmd, RunConfig &cfg);
 
 // Reads a TOML (.toml) or JSON (.json) config file into command-line tokens
 // ("--key", "value"), refusing keys that `cmd` does not know. Flags placed

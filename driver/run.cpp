@@ -18,6 +18,8 @@
 #include "machine.h"
 #include "methods.h"
 #include "projection_step.h"
+#include "run_dir.h"
+#include "run_state.h"
 #include "tasks.h"
 
 extern "C" {
@@ -120,7 +122,7 @@ nlohmann::json config_json(const RunConfig &c) {
             {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
             {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
             {"clip", c.clip}, {"convention", c.convention}, {"convention_rows", c.convention_rows}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune}, {"hard_delete", c.hard_delete},
-            {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"mask_jump", c.mask_jump}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
+            {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"mask_jump", c.mask_jump}, {"on_nonfinite", c.on_nonfinite}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
             {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
             {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows},
             {"data_dir", c.task_opt.data_dir}, {"cache_dir", c.task_opt.cache_dir},
@@ -128,7 +130,68 @@ nlohmann::json config_json(const RunConfig &c) {
             {"base_weights", c.task_opt.base_weights}};
 }
 
-RunOutput train_run(const RunConfig &cfg, LogMode log) {
+namespace {
+
+const char kMetricsHeader[] =
+    "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds,orth_P,orth_Q,revived,pruned,mask_jump\n";
+
+// The checkpoints of a run (run_dir.h); does nothing when checkpointing is off.
+// The Checkpoint and its bytes are kept across saves, so a save reuses their
+// memory (the logs grow, the tensors do not).
+class Checkpointer {
+public:
+    Checkpointer(const RunConfig &cfg, uint64_t origin) : cfg_(cfg), on_(checkpointing(cfg)) {
+        ck_.config = config_json(cfg).dump();
+        ck_.origin = origin;
+    }
+    bool on() const { return on_; }
+    // Whether step t ends with a checkpoint: every save_every steps, at
+    // --stop-after and at the last step (the trained adapters).
+    bool due(long t) const {
+        return on_ && ((cfg_.save_every > 0 && t % cfg_.save_every == 0) || t == cfg_.stop_after || t == cfg_.total_step);
+    }
+    // The step-0 checkpoint creates the run directory.
+    void save(const ada_model *m, const ada_trainer *tr, const BatchSampler &sampler, const LoopState &loop,
+              double train_seconds) {
+        capture(ck_.train, m, tr);
+        ck_.sampler = sampler.rng_state();
+        ck_.loop = loop;
+        ck_.loop.train_seconds = train_seconds;
+        serialize_checkpoint(ck_, bytes_);
+        if (tr->completed == 0) create_run_dir(cfg_.out, bytes_);
+        else save_checkpoint(cfg_.out, bytes_);
+        saved_step_ = tr->completed;
+    }
+    // A resumed run starts with its checkpoint on disk.
+    void resumed_at(long step) { saved_step_ = step; }
+    // What a stopped run leaves, for the message of a non-finite value.
+    std::string kept_note() const {
+        if (saved_step_ < 0) return "no checkpoint written (use --save-every N to keep one)";
+        return "the last good checkpoint (step " + std::to_string(saved_step_) + ") is kept in " + cfg_.out;
+    }
+
+private:
+    const RunConfig &cfg_;
+    const bool on_;
+    Checkpoint ck_;
+    std::string bytes_;
+    long saved_step_ = -1;
+};
+
+// Puts a run back where the checkpoint left it, after checking it is this run's.
+void resume_from(const Checkpoint &c, uint64_t origin, ada_model *m, ada_trainer *tr, BatchSampler &sampler,
+                 LoopState &loop, const std::string &dir) {
+    if (c.origin != origin)
+        throw UsageError("--resume " + dir + ": the frozen base or the task data differ from the checkpoint's (hash " +
+                         std::to_string(c.origin) + ", now " + std::to_string(origin) + ")");
+    restore(c.train, m, tr);
+    sampler.set_rng_state(c.sampler);
+    loop = c.loop;
+}
+
+}  // namespace
+
+RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume) {
     Task task = make_task(cfg);
     MethodSetup setup = setup_method(cfg, task);
     ada_model *model = nullptr;
@@ -142,70 +205,113 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     if (setup.svd_proj) projection = std::make_unique<ProjectionStep>(model, tr, cfg.svd == "full");
 
     RunOutput out;
-    out.metrics_csv = "step,loss,task_loss,orth,budget,kept,threshold,lr,seconds,orth_P,orth_Q,revived,pruned,mask_jump\n";
-    out.ranks_csv = "step,module,kept_rank\n";
-    append_ranks(out.ranks_csv, 0, model);
     const size_t params_initial = ada_model_param_count(model, 0);
-
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
+    LoopState loop;
+    const uint64_t origin = origin_hash(task, model);
+    Checkpointer checkpoints(cfg, origin);
+    if (resume) {
+        resume_from(*resume, origin, model, tr, sampler, loop, cfg.resume);
+        checkpoints.resumed_at(tr->completed);
+    } else {
+        loop.metrics_csv = kMetricsHeader;
+        loop.ranks_csv = "step,module,kept_rank\n";
+        append_ranks(loop.ranks_csv, 0, model);
+    }
     Logger logger{log, cfg.total_step};
     if (log != LogMode::quiet && !task.pretrain_cache.empty() && task.base_file.empty())
         std::fprintf(stderr, "pretrained base %s: %s, test accuracy %.4f on its own task\n", task.pretrain_cache.c_str(),
                      task.pretrain_cache_status.c_str(), task.pretrain_test_accuracy);
-    double ms[ADA_TIME_COUNT] = {0}, svd_ms = 0;
     ada_step_info info{};
     const auto t0 = Clock::now();
     OrthMeter orth_meter(model);
-    long revived = 0, pruned = 0, jumps = 0;
-    double jump_sum = 0, measure_seconds = 0;  // time of the optional measurements, not training
-    for (long t = 1; t <= cfg.total_step; t++) {
+    double measure_seconds = 0;  // time of the optional measurements and of checkpoints, not training
+    auto train_seconds = [&] { return loop.train_seconds + seconds_since(t0) - measure_seconds; };
+    if (checkpoints.on() && !resume) checkpoints.save(model, tr, sampler, loop, 0);
+    // --on-nonfinite skip-step restores this copy of the state before the step.
+    const bool skip_nonfinite = cfg.on_nonfinite == "skip-step";
+    TrainState before_step;
+    if (skip_nonfinite) capture(before_step, model, tr);  // sizes the copy once
+    out.finished = true;
+    for (long t = tr->completed + 1; t <= cfg.total_step; t++) {
         const ada_batch &batch = sampler.next();
-        check(ada_trainer_gradients(tr, &batch, &info), "gradients");
-        check(ada_trainer_update(tr, &info), "update");
-        double before = NAN;
-        if (cfg.mask_jump && (projection ? projection->due() : mask_step_due(tr))) {
-            auto m0 = Clock::now();
-            before = batch_task_loss(model, batch);
-            measure_seconds += seconds_since(m0);
-        }
+        if (skip_nonfinite) capture(before_step, model, tr);
+        if (t == cfg.inject_nonfinite) model->params[0] = NAN;  // tests: after the copy, so skip-step undoes it
         ProjectionStep::Result proj;
-        if (projection) {
-            auto p0 = Clock::now();
-            proj = projection->maybe_project();
-            svd_ms += seconds_since(p0) * 1e3;
+        auto step = [&]() -> ada_status {
+            ada_status st = ada_trainer_gradients(tr, &batch, &info);
+            if (!st) st = ada_trainer_update(tr, &info);
+            if (st) return st;
+            double before = NAN;
+            if (cfg.mask_jump && (projection ? projection->due() : mask_step_due(tr))) {
+                auto m0 = Clock::now();
+                before = batch_task_loss(model, batch);
+                measure_seconds += seconds_since(m0);
+            }
+            if (projection) {
+                auto p0 = Clock::now();
+                proj = projection->maybe_project();
+                loop.svd_ms += seconds_since(p0) * 1e3;
+            }
+            if ((st = ada_trainer_allocate(tr, &info))) return st;
+            if (projection) {  // svd-proj allocates outside the trainer
+                info.budget = proj.budget;
+                info.threshold = proj.threshold;
+                info.action = proj.projected ? ADA_ACTION_MASK : ADA_ACTION_NONE;
+            }
+            if (!std::isnan(before)) {
+                auto m0 = Clock::now();
+                loop.jump_sum += batch_task_loss(model, batch) - before;
+                loop.jumps++;
+                measure_seconds += seconds_since(m0);
+            }
+            return ADA_OK;
+        };
+        ada_status st = step();
+        if (st == ADA_ERR_NONFINITE) {
+            if (!skip_nonfinite)
+                throw NonFiniteError(std::string("training stopped: ") + ada_last_error() + "; " + checkpoints.kept_note());
+            if (log != LogMode::quiet) std::fprintf(stderr, "adalora: skipped: %s\n", ada_last_error());
+            restore(before_step, model, tr);  // back to the state before the step
+            check(ada_trainer_skip_step(tr, &info), "skip step");
+            loop.skipped++;
+        } else {
+            check(st, "step");
         }
-        check(ada_trainer_allocate(tr, &info), "allocate");
-        if (projection) {  // svd-proj allocates outside the trainer
-            info.budget = proj.budget;
-            info.threshold = proj.threshold;
-            info.action = proj.projected ? ADA_ACTION_MASK : ADA_ACTION_NONE;
-        }
-        if (!std::isnan(before)) {
-            auto m0 = Clock::now();
-            jump_sum += batch_task_loss(model, batch) - before;
-            jumps++;
-            measure_seconds += seconds_since(m0);
-        }
-        revived += info.revived;
-        pruned += info.pruned;
-        for (int p = 0; p < ADA_TIME_COUNT; p++) ms[p] += info.ms[p];
-        if (info.action == ADA_ACTION_MASK) append_ranks(out.ranks_csv, t, model);
+        loop.revived += info.revived;
+        loop.pruned += info.pruned;
+        for (int p = 0; p < ADA_TIME_COUNT; p++) loop.ms[p] += info.ms[p];
+        if (info.action == ADA_ACTION_MASK) append_ranks(loop.ranks_csv, t, model);
         if (t % cfg.log_every == 0 || t == cfg.total_step || t == 1) {
             auto m0 = Clock::now();
             OrthMeter::Mean orth = orth_meter.measure();
             measure_seconds += seconds_since(m0);
-            out.metrics_csv += std::to_string(t) + "," + fmt(info.loss) + "," + fmt(info.task_loss) + "," +
-                               fmt(info.orth_raw) + "," + std::to_string(info.budget) + "," +
-                               std::to_string(info.kept) + "," + fmt(info.threshold) + "," + fmt(cfg.lr) + "," +
-                               fmt(seconds_since(t0) - measure_seconds) + "," + fmt(orth.p) + "," + fmt(orth.q) +
-                               "," + std::to_string(revived) + "," + std::to_string(pruned) + "," +
-                               fmt(jumps ? jump_sum / jumps : NAN) + "\n";
-            revived = pruned = jumps = 0;
-            jump_sum = 0;
+            loop.metrics_csv += std::to_string(t) + "," + fmt(info.loss) + "," + fmt(info.task_loss) + "," +
+                                fmt(info.orth_raw) + "," + std::to_string(info.budget) + "," +
+                                std::to_string(info.kept) + "," + fmt(info.threshold) + "," + fmt(cfg.lr) + "," +
+                                fmt(train_seconds()) + "," + fmt(orth.p) + "," + fmt(orth.q) + "," +
+                                std::to_string(loop.revived) + "," + std::to_string(loop.pruned) + "," +
+                                fmt(loop.jumps ? loop.jump_sum / loop.jumps : NAN) + "\n";
+            loop.revived = loop.pruned = loop.jumps = 0;
+            loop.jump_sum = 0;
         }
         logger.step(info, model);
+        if (checkpoints.due(t)) {
+            auto c0 = Clock::now();
+            checkpoints.save(model, tr, sampler, loop, train_seconds());
+            measure_seconds += seconds_since(c0);
+        }
+        if (t == cfg.stop_after) {
+            out.finished = false;
+            break;
+        }
     }
-    const double train_seconds = seconds_since(t0) - measure_seconds;
+    out.steps_done = tr->completed;
+    out.metrics_csv = loop.metrics_csv;
+    out.ranks_csv = loop.ranks_csv;
+    if (!out.finished) return out;
+    const double train_sec = train_seconds();
+    const double *ms = loop.ms;
 
     std::vector<int> kept(model->n_modules);
     nlohmann::json pattern = nlohmann::json::object();
@@ -266,22 +372,30 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     s["trainable_params_initial"] = params_initial;
     s["trainable_params_final"] = ada_model_param_count(model, 1);
     s["steps"] = cfg.total_step;
-    s["ms_per_step"] = train_seconds * 1e3 / cfg.total_step;
+    s["skipped_steps"] = loop.skipped;
+    s["ms_per_step"] = train_sec * 1e3 / cfg.total_step;
     s["time_ms"] = {{"forward", ms[ADA_TIME_FORWARD]},     {"backward", ms[ADA_TIME_BACKWARD]},
                     {"optimizer", ms[ADA_TIME_OPTIMIZER]}, {"importance", ms[ADA_TIME_IMPORTANCE]},
-                    {"allocation", ms[ADA_TIME_ALLOCATION]}, {"svd", svd_ms}};
+                    {"allocation", ms[ADA_TIME_ALLOCATION]}, {"svd", loop.svd_ms}};
     out.summary = s;
     out.adapter = run_adapter_tensors(model, s["config"]);
     return out;
 }
 
-namespace {
-// "runs/x/" names the directory runs/x.
 std::string without_trailing_slash(std::string dir) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     return dir;
 }
-}  // namespace
+
+std::vector<std::pair<std::string, std::string>> run_files(const RunOutput &out) {
+    std::vector<std::pair<std::string, std::string>> files = {
+            {"metrics.csv", out.metrics_csv},
+            {"ranks.csv", out.ranks_csv},
+            {"rank_pattern.json", out.rank_pattern.dump() + "\n"},
+            {"summary.json", out.summary.dump(2) + "\n"}};
+    if (!out.adapter.tensors.empty()) files.emplace_back(kAdapterFileName, serialize_safetensors(out.adapter));
+    return files;
+}
 
 void check_output_dir(const std::string &dir) {
     fs::path p(without_trailing_slash(dir));
@@ -318,14 +432,20 @@ void write_dir_atomic(const std::string &dir, const std::vector<std::pair<std::s
     }
 }
 
-void write_run(const std::string &dir, const RunOutput &out) {
-    std::vector<std::pair<std::string, std::string>> files = {
-        {"metrics.csv", out.metrics_csv},
-        {"ranks.csv", out.ranks_csv},
-        {"rank_pattern.json", out.rank_pattern.dump() + "\n"},
-        {"summary.json", out.summary.dump(2) + "\n"}};
-    if (!out.adapter.tensors.empty()) files.emplace_back(kAdapterFileName, serialize_safetensors(out.adapter));
-    write_dir_atomic(dir, files);
+void write_run(const std::string &dir, const RunOutput &out) { write_dir_atomic(dir, run_files(out)); }
+
+RunOutput run_and_write(const RunConfig &cfg, LogMode log) {
+    if (!checkpointing(cfg)) {
+        RunOutput out = train_run(cfg, log);
+        write_run(cfg.out, out);
+        return out;
+    }
+    std::unique_ptr<Checkpoint> resume;
+    if (!cfg.resume.empty()) resume = std::make_unique<Checkpoint>(load_for_resume(cfg));
+    else check_output_dir(cfg.out);
+    RunOutput out = train_run(cfg, log, resume.get());
+    if (out.finished) finish_run_dir(cfg.out, out);
+    return out;
 }
 
 }  // namespace adalora

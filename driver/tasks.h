@@ -101,6 +101,10 @@ class BatchSampler {
 public:
     BatchSampler(const Split &split, int rows, uint64_t seed);
     const ada_batch &next();
+    // The whole position of the stream (draws are with replacement, so the
+    // generator's state is the data cursor): saved and restored by checkpoints.
+    const ada_rng &rng_state() const { return rng_; }
+    void set_rng_state(const ada_rng &state) { rng_ = state; }
 
 private:
     const Split &split_;

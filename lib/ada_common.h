@@ -36,7 +36,7 @@ typedef enum {
     ADA_ERR_NULL = 1,      /* a required pointer is NULL */
     ADA_ERR_DIM = 2,       /* a dimension or leading dimension is invalid */
     ADA_ERR_RANGE = 3,     /* a value is outside its allowed range */
-    ADA_ERR_NONFINITE = 4, /* an input holds NaN or Inf */
+    ADA_ERR_NONFINITE = 4, /* an input, or a value a training step made, is NaN or Inf */
     ADA_ERR_NOMEM = 5,     /* an allocation failed */
     ADA_ERR_STATE = 6      /* the call does not fit the object's state */
 } ada_status;

@@ -15,7 +15,7 @@ const char *ada_status_name(ada_status s) {
     case ADA_ERR_NULL: return "null pointer";
     case ADA_ERR_DIM: return "bad dimension";
     case ADA_ERR_RANGE: return "value out of range";
-    case ADA_ERR_NONFINITE: return "non-finite input";
+    case ADA_ERR_NONFINITE: return "non-finite value";
     case ADA_ERR_NOMEM: return "out of memory";
     case ADA_ERR_STATE: return "bad state";
     }

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "rng.h"
+#include "ada_error.h"
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -17,6 +18,21 @@ void ada_rng_seed(ada_rng *rng, uint64_t seed) {
     for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&x);
     rng->spare = 0.0;
     rng->has_spare = 0;
+}
+
+ada_status ada_rng_set_state(ada_rng *rng, const uint64_t s[4], double spare, int has_spare) {
+    static const char fn[] = "ada_rng_set_state";
+    ADA_REQUIRE_PTR(rng, fn);
+    ADA_REQUIRE_PTR(s, fn);
+    if ((s[0] | s[1] | s[2] | s[3]) == 0)
+        return ada_fail(ADA_ERR_RANGE, "%s: the all-zero state, allowed: any other", fn);
+    if (has_spare != 0 && has_spare != 1)
+        return ada_fail(ADA_ERR_RANGE, "%s: has_spare = %d, allowed: 0, 1", fn, has_spare);
+    if (!isfinite(spare)) return ada_fail(ADA_ERR_NONFINITE, "%s: spare is %g", fn, spare);
+    for (int i = 0; i < 4; i++) rng->s[i] = s[i];
+    rng->spare = spare;
+    rng->has_spare = has_spare;
+    return ADA_OK;
 }
 
 uint64_t ada_rng_next(ada_rng *rng) {

@@ -93,6 +93,7 @@ ada_status ada_trainer_create(ada_trainer **out, ada_model *model, const ada_tra
     tr->prev_keep = prev_keep;
     tr->orth_weight = orth_weight;
     tr->memory = memory;
+    tr->updates = 0;
     *out = tr;
     return ADA_OK;
 }
@@ -140,6 +141,57 @@ static ada_status check_running(const ada_trainer *tr, const ada_step_info *info
     return ADA_OK;
 }
 
+/* ---------------------------------------------------------------- guard */
+
+/* Fails with ADA_ERR_NONFINITE naming the step, the module and the tensor
+ * entry of the first non-finite value of a parameter-shaped arena (`what`:
+ * "gradient" or "parameter"). Called only when ada_all_finite said no. */
+static ada_status fail_nonfinite_arena(const ada_trainer *tr, real *arena, const char *what) {
+    const ada_model *m = tr->model;
+    const int r = m->config.r0, svd = m->config.form == ADA_FORM_SVD;
+    for (int k = 0; k < m->n_modules; k++) {
+        const ada_module *mod = &m->modules[k];
+        if (ada_all_finite(arena + mod->offset, mod->size)) continue;
+        ada_adapter_view v = ada_model_view(m, arena, k);
+        const struct { const char *name; const real *x; int rows, cols; } tensors[3] = {
+            {svd ? "P" : "B", v.P, mod->d_out, r},
+            {"lambda", v.lam, v.lam ? 1 : 0, r},
+            {svd ? "Q" : "A", v.Q, r, mod->d_in}};
+        for (int t = 0; t < 3; t++)
+            for (int i = 0; i < tensors[t].rows * tensors[t].cols; i++) {
+                double x = tensors[t].x[i];
+                if (isfinite(x)) continue;
+                return ada_fail(ADA_ERR_NONFINITE,
+                                "step %ld: non-finite %s, module %s, tensor %s[%d,%d] = %g",
+                                tr->completed + 1, what, mod->name, tensors[t].name,
+                                i / tensors[t].cols, i % tensors[t].cols, x);
+            }
+    }
+    return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s", tr->completed + 1, what);
+}
+
+/* The first module, in forward order, whose output z of the last forward
+ * (`rows` rows) holds a non-finite value; -1 if none does. */
+static int first_nonfinite_output(const ada_model *m, int rows) {
+    for (int k = 0; k < m->n_modules; k++)
+        if (!ada_all_finite(m->modules[k].z, (size_t)rows * m->modules[k].d_out)) return k;
+    return -1;
+}
+
+/* A non-finite forward or loss: the step, what went non-finite, and the first
+ * module whose output z did (the layers refuse a non-finite input, so a
+ * forward stops at the module after it). */
+static ada_status fail_nonfinite_loss(const ada_trainer *tr, int rows, const char *what,
+                                      const char *tensor, double value) {
+    const ada_model *m = tr->model;
+    int k = first_nonfinite_output(m, rows);
+    if (k < 0)
+        return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s (%g), module -, tensor %s",
+                        tr->completed + 1, what, value, tensor);
+    return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s (%g), module %s, tensor output z",
+                    tr->completed + 1, what, value, m->modules[k].name);
+}
+
 /* ---------------------------------------------------------------- gradients */
 
 ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_step_info *info) {
@@ -147,12 +199,16 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
     ada_status st = check_running(tr, info, fn);
     if (st) return st;
     ada_model *m = tr->model;
-    double task, t0 = now_ms();
-    if ((st = ada_model_forward(m, batch, &task, 1))) return st;
+    double task = NAN, t0 = now_ms();
+    if ((st = ada_model_forward(m, batch, &task, 1))) {
+        /* The batch was checked first: a non-finite value now is the model's. */
+        if (st == ADA_ERR_NONFINITE && batch->n >= 1 && batch->n <= m->config.max_batch &&
+            first_nonfinite_output(m, batch->n) >= 0)
+            return fail_nonfinite_loss(tr, batch->n, "forward output", "z", NAN);
+        return st;
+    }
     double t1 = now_ms();
-    if (!isfinite(task))
-        return ada_fail(ADA_ERR_NONFINITE, "%s: task loss is %g at step %ld", fn, task,
-                        tr->completed + 1);
+    if (!isfinite(task)) return fail_nonfinite_loss(tr, batch->n, "task loss", "loss", task);
     memset(m->grads, 0, sizeof(real) * m->n_params);
     if ((st = ada_model_backward(m))) return st;
     double raw = NAN, term = 0;
@@ -160,7 +216,11 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
         /* L = C + γ Σ_k R: each R term's gradient enters with the same factor. */
         if ((st = ada_model_orth(m, &raw, tr->config.orth_norm, (real)tr->orth_weight))) return st;
         term = tr->orth_weight * raw;
+        if (!isfinite(term))
+            return fail_nonfinite_loss(tr, batch->n, "orthogonality term", "orth (Eq. 4)", term);
     }
+    if (!ada_all_finite(m->grads, m->n_params))
+        return fail_nonfinite_arena(tr, m->grads, "gradient");
     double norm = NAN;
     if (tr->config.clip > 0 &&
         (st = ada_clip_grad_norm(&norm, m->grads, m->n_params, tr->config.clip)))
@@ -206,9 +266,12 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info) {
     double t1 = now_ms();
     st = c->opt.kind == ADA_OPT_ADAMW
              ? ada_adamw_update(m->params, tr->m1, tr->m2, m->grads, m->n_params, &c->opt,
-                                tr->completed + 1)
+                                tr->updates + 1)
              : ada_sgd_update(m->params, m->grads, m->n_params, &c->opt);
     if (st) return st;
+    tr->updates++;
+    if (!ada_all_finite(m->params, m->n_params))
+        return fail_nonfinite_arena(tr, m->params, "parameter");
     double t2 = now_ms();
     if (importance && c->sens_weights == ADA_SENS_POST_STEP &&
         (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
@@ -325,4 +388,25 @@ ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_in
     if (!st) st = ada_trainer_update(tr, info);
     if (!st) st = ada_trainer_allocate(tr, info);
     return st;
+}
+
+ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info) {
+    static const char fn[] = "ada_trainer_skip_step";
+    ada_status st = check_running(tr, info, fn);
+    if (st) return st;
+    long budget;
+    ada_phase phase;
+    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, NULL))) return st;
+    const ada_model *m = tr->model;
+    memset(info, 0, sizeof *info);
+    info->step = tr->completed + 1;
+    info->schedule_step = step_number(tr);
+    info->loss = info->task_loss = info->orth_raw = info->orth_term = NAN;
+    info->grad_norm = info->threshold = NAN;
+    info->budget = tr->config.prune ? budget : m->n_triplets;
+    info->phase = phase;
+    info->action = ADA_ACTION_NONE;
+    for (long i = 0; i < m->n_triplets; i++) info->kept += m->keep[i] != 0;
+    tr->completed++;
+    return ADA_OK;
 }

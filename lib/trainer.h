@@ -14,6 +14,14 @@
  * of a masked entry are left as they are. In the final t_f steps the EMAs are
  * no longer updated and the stored pattern is written again after every step.
  * With hard_delete a pruned triplet stays pruned for the rest of the run.
+ *
+ * Numerical guard: a non-finite loss (after the forward), gradient (after
+ * backward and the regulariser, before clipping) or parameter (after the
+ * optimizer) fails the step with ADA_ERR_NONFINITE and a message naming the
+ * step, the module and the tensor ("step 12: non-finite gradient in module
+ * q0, tensor lambda[3] = inf"). A failed gradients call leaves parameters,
+ * moments and EMAs untouched; a failed update has already written them (the
+ * caller restores its own copy, see driver/run_state.h).
  * Every buffer is allocated by ada_trainer_create: a step allocates nothing. */
 #ifndef ADA_TRAINER_H
 #define ADA_TRAINER_H
@@ -56,7 +64,9 @@ typedef struct {
     real *scores;            /* n·r0 triplet scores S of the last mask step (Eq. 9) */
     int32_t *select_work;    /* n·r0 scratch of the selection */
     uint8_t *prev_keep;      /* n·r0: the pattern before the last mask step */
-    long completed;          /* finished steps */
+    long completed;          /* finished steps, skipped ones included (the schedule's clock) */
+    long updates;            /* optimizer steps taken: AdamW's bias-correction count; equals
+                                completed unless steps were skipped (ada_trainer_skip_step) */
     double orth_weight;      /* factor of each R term in L (Eq. 4 reduction) */
     void *memory;
 } ada_trainer;
@@ -101,6 +111,13 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
 ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info);
 ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info);
 ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info);
+
+/* Ends the step in progress without an update (after the caller restored the
+ * pre-step parameters, moments, EMAs and masks): completed advances, so the
+ * schedule moves on; updates does not, so AdamW's bias correction counts only
+ * the updates made (as torch's GradScaler skipping optimizer.step()). info gets
+ * the step, its budget and phase, the kept count, and NaN losses. */
+ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info);
 
 /* The schedule at the step in progress (Eq. 14 and the mask timing of rows
  * 8–9): b(t), the phase and the mask action, whether or not this trainer

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "options.h"
@@ -35,6 +36,12 @@ struct TempDir {
         return (path / name).string();
     }
 };
+
+// The whole content of a file ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path &p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
 
 // The message of the UsageError `f` throws ("" when it throws none).
 template <class F>

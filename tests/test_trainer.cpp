@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "test_util.h"
@@ -622,4 +624,51 @@ TEST_CASE("trainer: ada_trainer_schedule_now is the schedule at the step in prog
     CHECK(ada_trainer_schedule_now(tr, nullptr, nullptr, nullptr) == ADA_ERR_NULL);
     ada_trainer_free(tr);
     ada_model_free(m);
+}
+
+TEST_CASE("trainer: a non-finite gradient or parameter fails the step naming step, module and tensor") {
+    Data d(5);
+    SUBCASE("gradient: P and Q of l1 at c = max^0.6, λ = 0: the forward is finite, dλ = s·Σ h ⊙ (dY P) ~ c² is not") {
+        ada_train_config tc = train_config();
+        tc.gamma = 0;  // Eq. 4 of so large a P would overflow first
+        Rig rig(model_config(), tc);
+        ada_step_info info;
+        REQUIRE(ada_trainer_step(rig.tr, d.at(0), &info) == ADA_OK);
+        const real c = (real)std::pow((double)std::numeric_limits<real>::max(), 0.6);
+        ada_adapter_view v = ada_model_view(rig.m, rig.m->params, 1);
+        for (int i = 0; i < kSpecs[1].d_out * kR0; i++) v.P[i] = c;
+        for (int i = 0; i < kR0 * kSpecs[1].d_in; i++) v.Q[i] = c;
+        for (int i = 0; i < kR0; i++) v.lam[i] = 0;
+        std::vector<real> params(rig.m->params, rig.m->params + rig.m->n_params);
+        std::vector<real> m1(rig.tr->m1, rig.tr->m1 + rig.m->n_params);
+        CHECK(ada_trainer_gradients(rig.tr, d.at(1), &info) == ADA_ERR_NONFINITE);
+        CHECK(std::string(ada_last_error()).rfind("step 2: non-finite gradient, module l1, tensor lambda[0,", 0) == 0);
+        CHECK(std::memcmp(params.data(), rig.m->params, params.size() * sizeof(real)) == 0);  // untouched
+        CHECK(std::memcmp(m1.data(), rig.tr->m1, m1.size() * sizeof(real)) == 0);
+        CHECK(rig.tr->completed == 1);
+    }
+    SUBCASE("parameter: SGD's weight decay doubles P[0,0] of l0 past the largest real") {
+        ada_train_config tc = train_config();
+        tc.opt.kind = ADA_OPT_SGD;
+        tc.opt.lr = 3;
+        tc.opt.weight_decay = 1;  // w ← w − 3 (g + w): P's g is 0 while λ = 0, so P[0,0] ← −2 P[0,0]
+        tc.gamma = 0;             // Eq. 4 of so large a P would overflow first
+        Rig rig(model_config(), tc);
+        ada_model_view(rig.m, rig.m->params, 0).P[0] = std::numeric_limits<real>::max() * (real)0.75;
+        ada_step_info info;
+        REQUIRE(ada_trainer_gradients(rig.tr, d.at(0), &info) == ADA_OK);
+        CHECK(ada_trainer_update(rig.tr, &info) == ADA_ERR_NONFINITE);
+        CHECK(std::string(ada_last_error()) == "step 1: non-finite parameter, module l0, tensor P[0,0] = -inf");
+    }
+    SUBCASE("skip: the schedule advances, the optimizer count does not") {
+        Rig rig(model_config(), train_config());
+        ada_step_info info;
+        REQUIRE(ada_trainer_step(rig.tr, d.at(0), &info) == ADA_OK);
+        REQUIRE(ada_trainer_skip_step(rig.tr, &info) == ADA_OK);
+        CHECK(rig.tr->completed == 2);
+        CHECK(rig.tr->updates == 1);
+        CHECK(info.step == 2);
+        CHECK(std::isnan(info.loss));
+        CHECK(info.kept == kTriplets);
+    }
 }
