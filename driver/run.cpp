@@ -1,6 +1,7 @@
 // run.cpp: the training loop shared by every method, and the run's files.
 #include "run.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -147,6 +148,8 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
 
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
     Logger logger{log, cfg.total_step};
+    const MachineInfo machine = machine_info();
+    if (log != LogMode::quiet) std::fprintf(stderr, "%s\n", blas_line(machine).c_str());
     if (log != LogMode::quiet && !task.base.empty())
         std::fprintf(stderr, "pretrained base %s: %s, test accuracy %.4f on its own task\n", task.pretrain_cache.c_str(),
                      task.pretrain_cache_status.c_str(), task.pretrain_test_accuracy);
@@ -224,7 +227,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     for (const auto &row : convention_rows()) conventions[row.option] = convention_value(cfg, row);
     s["conventions"] = conventions;
     s["precision"] = ADA_PRECISION_NAME;
-    s["machine"] = to_json(machine_info());
+    s["machine"] = to_json(machine);
     s["scale"] = model->scale;
     s["final_train_loss"] = split_loss(model, task.train);
     s["final_test_loss"] = split_loss(model, task.test);
@@ -265,6 +268,9 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     s["trainable_params_final"] = ada_model_param_count(model, 1);
     s["steps"] = cfg.total_step;
     s["ms_per_step"] = train_seconds * 1e3 / cfg.total_step;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    s["peak_rss_kib"] = usage.ru_maxrss;  // of the whole process, up to the end of training (Linux: KiB)
     s["time_ms"] = {{"forward", ms[ADA_TIME_FORWARD]},     {"backward", ms[ADA_TIME_BACKWARD]},
                     {"optimizer", ms[ADA_TIME_OPTIMIZER]}, {"importance", ms[ADA_TIME_IMPORTANCE]},
                     {"allocation", ms[ADA_TIME_ALLOCATION]}, {"svd", svd_ms}};
