@@ -107,6 +107,9 @@ def targets(bench, torch_cases):
                  verdict(None if ratio is None else ratio < 12)))
     # (d) PyTorch
     bars = {"planted-linear d=64": 5.0, "planted-mlp d=1024": 1.2}
+    if not torch_cases:
+        rows.append(("(d) against PyTorch", "n/a (see the PyTorch section)", ">= 5x at d=64, >= 1.2x at d=1024",
+                     verdict(None)))
     for c in torch_cases:
         bar = bars.get(c["case"])
         rows.append((f"(d) speed-up over PyTorch, {c['case']} (ms/step PyTorch / ours)",
@@ -139,7 +142,8 @@ def main():
     a = ap.parse_args()
     bench = Bench(a.bench_json)
     with open(a.torch_json) as f:
-        torch_cases = json.load(f)["cases"]
+        torch = json.load(f)
+    torch_cases = torch["cases"]
     c = bench.context
     md = ["# Benchmarks", "",
           "Written by `make bench` (experiments/bench/report.py) from `build/bench*/bench.json` (Google Benchmark) "
@@ -225,7 +229,7 @@ def main():
              f"{t['ours_peak_rss_kib'] / 1024:.1f}", f"{t['torch_peak_rss_kib'] / 1024:.1f}", t["threads"],
              t["torch_version"], t["openblas_coretype"]] for t in torch_cases]
     md += [table(["case", "steps", "ours ms/step", "PyTorch ms/step", "speed-up", "ours peak MiB", "PyTorch peak MiB",
-                  "threads", "torch", "OPENBLAS_CORETYPE"], rows), ""]
+                  "threads", "torch", "OPENBLAS_CORETYPE"], rows) if rows else "Skipped: " + torch.get("skipped", "?"), ""]
 
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     tmp = a.out + ".tmp"

@@ -20,6 +20,7 @@ Usage: torch_compare.py --driver build/float/adalora --out torch.json [--full]
 Only the Python standard library and torch are used.
 """
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -171,6 +172,11 @@ def main():
     if not a.out:
         ap.error("--out is required")
     results = []
+    if importlib.util.find_spec("torch") is None:
+        print("torch_compare: PyTorch is not installed for " + sys.executable +
+              " (Debian: apt-get install python3-torch); the comparison is skipped", file=sys.stderr)
+        write_json(a.out, {"cases": [], "skipped": "PyTorch not installed"})
+        return
     for name, case in CASES.items():
         case = dict(case)
         if a.full:
@@ -208,10 +214,15 @@ def main():
                         "torch_omp_wait_policy": t["omp_wait_policy"],
                         "torch_ms_per_step_tries": {x["omp_wait_policy"]: x["ms_per_step"] for x in tries},
                         "openblas_coretype": env["OPENBLAS_CORETYPE"], "blas_kernel": machine["blas_kernel"]})
-    tmp = a.out + ".tmp"
+    write_json(a.out, {"cases": results})
+
+
+def write_json(path, value):
+    """Written whole or not at all."""
+    tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"cases": results}, f, indent=2)
-    os.replace(tmp, a.out)
+        json.dump(value, f, indent=2)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
