@@ -80,7 +80,7 @@ TEST_CASE("blas kernel: keep never re-runs, a named kernel is forced") {
     CHECK(test::usage_error([] { adalora::check_blas_kernel_mode("SkylakeX"); }) == "");
 }
 
-TEST_CASE("blas kernel: --blas-kernel KERNEL re-runs the driver with that kernel, keep does not") {
+TEST_CASE("blas kernel: --blas-kernel KERNEL re-runs the driver with that kernel, keep does not; summary.json says which ran") {
     test::TempDir dir;
     REQUIRE(run_driver(dir, "-u OPENBLAS_CORETYPE", kShort + " --blas-kernel Prescott --out forced") == 0);
     nlohmann::json m = summary_of(dir, "forced")["machine"];
@@ -89,6 +89,8 @@ TEST_CASE("blas kernel: --blas-kernel KERNEL re-runs the driver with that kernel
     CHECK(m["blas_kernel_choice"].get<std::string>().find("set by the driver (--blas-kernel Prescott)") !=
           std::string::npos);
     CHECK(log_of(dir).find("re-running with OPENBLAS_CORETYPE=Prescott") != std::string::npos);
+    CHECK(m["blas_version"].get<std::string>().rfind("OpenBLAS ", 0) == 0);
+    CHECK(summary_of(dir, "forced")["peak_rss_kib"].get<long>() > 0);
 
     REQUIRE(run_driver(dir, "OPENBLAS_CORETYPE=Prescott", kShort + " --blas-kernel keep --out kept") == 0);
     m = summary_of(dir, "kept")["machine"];
