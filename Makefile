@@ -147,7 +147,8 @@ experiments: deps
 # Benchmarks (experiments/bench/, Google Benchmark; float, the precision
 # the targets are about): the quick subset (under 10 minutes on 2 cores), the
 # side-by-side PyTorch step, then BENCHMARKS.md; FULL=1 runs the full grid
-# into experiments/results-full/. Run it on a quiet machine.
+# into experiments/results-full/. Quick: 3 repetitions, the median counts;
+# FULL: 1. Run it on a quiet machine.
 BENCH_SRC     := $(wildcard experiments/bench/*.cpp)
 BENCH_OBJ     := $(BENCH_SRC:%.cpp=build/float/%.o) build/float/tests/alloc_counter.o
 BENCH_BIN     := build/float/adalora_bench
@@ -161,7 +162,8 @@ $(BENCH_OBJ): CXXFLAGS += -Itests
 bench: deps
 	@$(MAKE) --no-print-directory PRECISION=float $(BENCH_BIN) build/float/adalora
 	rm -rf $(BENCH_RUNS) && mkdir -p $(BENCH_RUNS) $(BENCH_RESULTS)
-	$(BENCH_BIN) $(if $(FULL),,--quick) --benchmark_out=$(BENCH_RUNS)/bench.json --benchmark_out_format=json
+	$(BENCH_BIN) $(if $(FULL),,--quick) --benchmark_repetitions=$(if $(FULL),1,3) --benchmark_report_aggregates_only=true \
+	    --benchmark_out=$(BENCH_RUNS)/bench.json --benchmark_out_format=json
 	/usr/bin/python3 experiments/bench/torch_compare.py --driver build/float/adalora --out $(BENCH_RUNS)/torch.json $(if $(FULL),--full)
 	/usr/bin/python3 experiments/bench/report.py $(BENCH_RUNS)/bench.json $(BENCH_RUNS)/torch.json --out $(BENCH_RESULTS)/BENCHMARKS.md
 
