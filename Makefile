@@ -3,6 +3,7 @@
 #   make            static library, driver build/adalora and tests, in build/
 #   make run        the main job on built-in defaults (installs packages first)
 #   make test       float and double test suites, ending "tests: N passed, N failed"
+#   make bench      the quick benchmarks -> experiments/results/BENCHMARKS.md (FULL=1: all)
 #   make deps       installs the Debian packages that are missing (apt-get, as root)
 #   make PRECISION=double   builds everything in double precision
 #
@@ -67,7 +68,7 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
                 gnuplot-nox zlib1g-dev
 
-.PHONY: all lib driver tests run test test-one deps clean experiments
+.PHONY: all lib driver tests run test test-one deps clean experiments bench
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
 
@@ -143,7 +144,31 @@ experiments: deps
 	done
 	build/adalora report $(EXP_RUNS) --out $(EXP_RESULTS)
 
+# Benchmarks (experiments/bench/, Google Benchmark; float, the precision
+# the targets are about): the quick subset (under 10 minutes on 2 cores), the
+# side-by-side PyTorch step, then BENCHMARKS.md; FULL=1 runs the full grid
+# into experiments/results-full/. Quick: 3 repetitions, the median counts;
+# FULL: 1. Run it on a quiet machine.
+BENCH_SRC     := $(wildcard experiments/bench/*.cpp)
+BENCH_OBJ     := $(BENCH_SRC:%.cpp=build/float/%.o) build/float/tests/alloc_counter.o
+BENCH_BIN     := build/float/adalora_bench
+BENCH_RUNS    := build/bench$(if $(FULL),-full)
+BENCH_RESULTS := experiments/results$(if $(FULL),-full)
+
+$(BENCH_BIN): $(BENCH_OBJ) build/float/libadalora_driver.a build/float/libadalora_ref.a build/float/libadalora.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS) -ldl
+$(BENCH_OBJ): CXXFLAGS += -Itests
+
+bench: deps
+	@$(MAKE) --no-print-directory PRECISION=float $(BENCH_BIN) build/float/adalora
+	rm -rf $(BENCH_RUNS) && mkdir -p $(BENCH_RUNS) $(BENCH_RESULTS)
+	$(BENCH_BIN) $(if $(FULL),,--quick) --benchmark_repetitions=$(if $(FULL),1,3) --benchmark_report_aggregates_only=true \
+	    --benchmark_out=$(BENCH_RUNS)/bench.json --benchmark_out_format=json
+	/usr/bin/python3 experiments/bench/torch_compare.py --driver build/float/adalora --out $(BENCH_RUNS)/torch.json $(if $(FULL),--full)
+	/usr/bin/python3 experiments/bench/report.py $(BENCH_RUNS)/bench.json $(BENCH_RUNS)/torch.json --out $(BENCH_RESULTS)/BENCHMARKS.md
+
 clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(BUILD)/driver/main.d $(TEST_OBJ:.o=.d)
+-include $(BENCH_OBJ:.o=.d)

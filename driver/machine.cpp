@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+
+#include "blas_kernel.h"
 
 // OpenBLAS's own description of itself (declared in its <cblas.h>); weak, so a
 // build against another BLAS links and reports "unknown".
@@ -41,7 +44,13 @@ MachineInfo machine_info() {
             if (colon != std::string::npos) m.cpu = trim(line.substr(colon + 1));
         }
     }
-    if (openblas_get_config) m.blas = openblas_get_config();
+    if (openblas_get_config) {
+        m.blas = openblas_get_config();  // "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
+        std::istringstream words(m.blas);
+        std::string name, version;
+        if (words >> name >> version) m.blas_version = name + " " + version;
+    }
+    m.kernel_choice = blas_kernel_choice();
     if (openblas_get_corename) m.blas_kernel = openblas_get_corename();
     if (openblas_get_num_threads) m.blas_threads = openblas_get_num_threads();
     if (const char *core = std::getenv("OPENBLAS_CORETYPE")) m.coretype = core;
@@ -51,9 +60,14 @@ MachineInfo machine_info() {
 }
 
 nlohmann::json to_json(const MachineInfo &m) {
-    return {{"cpu", m.cpu}, {"cores", m.cores}, {"blas", m.blas}, {"blas_kernel", m.blas_kernel},
-            {"blas_threads", m.blas_threads}, {"openblas_coretype", m.coretype.empty() ? "not set" : m.coretype},
+    return {{"cpu", m.cpu}, {"cores", m.cores}, {"blas", m.blas}, {"blas_version", m.blas_version},
+            {"blas_kernel", m.blas_kernel}, {"blas_kernel_choice", m.kernel_choice}, {"blas_threads", m.blas_threads}, {"openblas_coretype", m.coretype.empty() ? "not set" : m.coretype},
             {"commit", m.commit}};
+}
+
+std::string blas_line(const MachineInfo &m) {
+    return "BLAS: " + m.blas_version + ", kernel " + m.blas_kernel + " (" + m.kernel_choice + "), " +
+           std::to_string(m.blas_threads) + " thread(s)";
 }
 
 }  // namespace adalora

@@ -14,12 +14,17 @@ struct MachineInfo {
     std::string blas = "unknown (not OpenBLAS)";
     std::string blas_kernel = "unknown";
     int blas_threads = 0;
+    std::string blas_version = "unknown";
     std::string coretype;       // OPENBLAS_CORETYPE, empty when not set
+    std::string kernel_choice;  // how the kernel was chosen (blas_kernel.h)
     std::string commit = "unknown";
 };
 
 MachineInfo machine_info();
 nlohmann::json to_json(const MachineInfo &m);
+
+// One log line: "BLAS: OpenBLAS 0.3.21, kernel Cooperlake (how chosen), N threads".
+std::string blas_line(const MachineInfo &m);
 
 // Standard output of a shell command, trailing newlines removed; "" on failure.
 std::string run_capture(const std::string &cmd);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "blas_kernel.h"
 #include "commands.h"
 #include "conventions.h"
 #include "options.h"
@@ -56,6 +57,10 @@ std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
 int main(int argc, char **argv) {
     CLI::App app{"adalora: AdaLoRA reference implementation (see README.md)"};
     app.require_subcommand(1);
+    std::string blas_kernel = "auto";  // blas_kernel.h; valid after any subcommand too (fallthrough)
+    app.add_option("--blas-kernel", blas_kernel, "auto, keep or an OpenBLAS kernel name (OPENBLAS_CORETYPE)")
+        ->capture_default_str();
+    app.fallthrough();
 
     adalora::RunConfig train_cfg;
     CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
@@ -115,6 +120,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     try {
+        adalora::check_blas_kernel_mode(blas_kernel);
+        if (*train || *compare || *sweep) adalora::apply_blas_kernel(blas_kernel, argv);
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
         if (*schedule) return adalora::cmd_schedule(sched);

@@ -1,6 +1,7 @@
 // run.cpp: the training loop shared by every method, and the run's files.
 #include "run.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -219,6 +220,8 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
         append_ranks(loop.ranks_csv, 0, model);
     }
     Logger logger{log, cfg.total_step};
+    const MachineInfo machine = machine_info();
+    if (log != LogMode::quiet) std::fprintf(stderr, "%s\n", blas_line(machine).c_str());
     if (log != LogMode::quiet && !task.pretrain_cache.empty() && task.base_file.empty())
         std::fprintf(stderr, "pretrained base %s: %s, test accuracy %.4f on its own task\n", task.pretrain_cache.c_str(),
                      task.pretrain_cache_status.c_str(), task.pretrain_test_accuracy);
@@ -332,7 +335,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     for (const auto &row : convention_rows()) conventions[row.option] = convention_value(cfg, row);
     s["conventions"] = conventions;
     s["precision"] = ADA_PRECISION_NAME;
-    s["machine"] = to_json(machine_info());
+    s["machine"] = to_json(machine);
     s["scale"] = model->scale;
     s["final_train_loss"] = split_loss(model, task.train);
     s["final_test_loss"] = split_loss(model, task.test);
@@ -374,6 +377,9 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     s["steps"] = cfg.total_step;
     s["skipped_steps"] = loop.skipped;
     s["ms_per_step"] = train_sec * 1e3 / cfg.total_step;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    s["peak_rss_kib"] = usage.ru_maxrss;  // of the whole process, up to the end of training (Linux: KiB)
     s["time_ms"] = {{"forward", ms[ADA_TIME_FORWARD]},     {"backward", ms[ADA_TIME_BACKWARD]},
                     {"optimizer", ms[ADA_TIME_OPTIMIZER]}, {"importance", ms[ADA_TIME_IMPORTANCE]},
                     {"allocation", ms[ADA_TIME_ALLOCATION]}, {"svd", loop.svd_ms}};

@@ -26,12 +26,20 @@ static double act_value(double z, ada_activation act) {
     }
 }
 
-static double act_slope(double z, ada_activation act) {
+/* Φ(z), the standard normal CDF, from the forward's output a = GELU(z) =
+ * z Φ(z) when there is one (saves the erf), else by erf. */
+static double gelu_cdf(double z, const real *a) {
+    if (a && z != 0) return *a / z;
+    return 0.5 * (1.0 + erf(z * INV_SQRT2));
+}
+
+/* f'(z); a: the forward's output f(z), or NULL. */
+static double act_slope(double z, const real *a, ada_activation act) {
     switch (act) {
     case ADA_ACT_RELU: return z > 0 ? 1 : 0;
     case ADA_ACT_GELU: /* Φ(z) + z φ(z) */
-        return 0.5 * (1.0 + erf(z * INV_SQRT2)) + z * exp(-0.5 * z * z) * INV_SQRT_2PI;
-    case ADA_ACT_TANH: {
+        return gelu_cdf(z, a) + z * exp(-0.5 * z * z) * INV_SQRT_2PI;
+    case ADA_ACT_TANH: { /* not 1 − a²: a rounded to float loses 1 − a² where |z| is large */
         double t = tanh(z);
         return 1 - t * t;
     }
@@ -56,11 +64,16 @@ ada_status ada_activation_forward(real *A, const real *Z, size_t n, ada_activati
     return ADA_OK;
 }
 
-ada_status ada_activation_backward(real *dZ, const real *dA, const real *Z, size_t n,
-                                   ada_activation act) {
+ada_status ada_activation_backward_from(real *dZ, const real *dA, const real *Z,
+                                        const real *A, size_t n, ada_activation act) {
     ada_status st = check("ada_activation_backward", dZ, dA, act);
     if (st) return st;
     ADA_REQUIRE_PTR(Z, "ada_activation_backward");
-    for (size_t i = 0; i < n; i++) dZ[i] += (real)(dA[i] * act_slope(Z[i], act));
+    for (size_t i = 0; i < n; i++) dZ[i] += (real)(dA[i] * act_slope(Z[i], A ? A + i : NULL, act));
     return ADA_OK;
+}
+
+ada_status ada_activation_backward(real *dZ, const real *dA, const real *Z, size_t n,
+                                   ada_activation act) {
+    return ada_activation_backward_from(dZ, dA, Z, NULL, n, act);
 }

@@ -1,42 +1,82 @@
-/* allocator.c: Eq. 8, global top-b selection by quickselect. */
+/* allocator.c: Eq. 8, global top-b selection.
+ *
+ * The order: a before b if its score is higher, or equal with a lower index;
+ * no two entries are equal in it, so the top b is unique. The cut (the score
+ * of rank b in that order, the best pruned one) is found by a radix select on
+ * order-preserving integer keys of the scores, written into the scratch:
+ * counting passes of 8 bits over the candidates left, sequential loops
+ * without data-dependent branches to mispredict, O(n) in the worst case
+ * (many equal scores included) and deterministic. In float the 32-bit key is
+ * the whole score; in double the upper 32 bits are selected first, then the
+ * lower 32 among the entries that share them. Two linear passes then write
+ * the flags: every score above the cut, and (exact ties) the lowest-index
+ * entries equal to it until b are kept. */
 #include <math.h>
 #include <string.h>
 
 #include "allocator.h"
 #include "ada_error.h"
 
-/* Strict total order: a before b if its score is higher, or equal with a lower
- * index. No two entries compare equal, so the top b is unique. */
-static int ranks_before(const real *score, int32_t a, int32_t b) {
-    return score[a] > score[b] || (score[a] == score[b] && a < b);
+#ifdef ADA_DOUBLE
+typedef uint64_t order_key;
+#else
+typedef uint32_t order_key;
+#endif
+#define KEY_BITS (8 * (int)sizeof(order_key))
+#define KEY_SIGN ((order_key)1 << (KEY_BITS - 1))
+
+/* An unsigned key with key(a) < key(b) iff a < b (x not NaN); -0 and +0
+ * share the key of +0. */
+static order_key key_of(real x) {
+    if (x == 0) x = 0; /* -0 → +0 */
+    order_key bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (bits & KEY_SIGN) ? ~bits : bits | KEY_SIGN;
 }
 
-static void swap_i32(int32_t *x, int32_t *y) {
-    int32_t t = *x;
-    *x = *y;
-    *y = t;
+static real real_of(order_key key) {
+    order_key bits = (key & KEY_SIGN) ? key & ~KEY_SIGN : ~key;
+    real x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
 }
 
-/* Rearranges idx[0..n) so idx[target] holds the entry of rank `target` in the
- * order above, all earlier positions rank before it, all later after it. */
-static void quickselect(int32_t *idx, long n, long target, const real *score) {
-    uint64_t state = 0x2545f4914f6cdd1dULL; /* fixed seed: deterministic pivots */
-    long lo = 0, hi = n - 1;
-    while (lo < hi) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        long p = lo + (long)(state % (uint64_t)(hi - lo + 1));
-        swap_i32(&idx[p], &idx[hi]);
-        int32_t pivot = idx[hi];
-        long store = lo;
-        for (long i = lo; i < hi; i++)
-            if (ranks_before(score, idx[i], pivot)) swap_i32(&idx[i], &idx[store++]);
-        swap_i32(&idx[store], &idx[hi]);
-        if (store == target) return;
-        if (store < target) lo = store + 1;
-        else hi = store - 1;
+/* The value of ascending rank k (0 <= k < n) among v[0..n), by radix select:
+ * byte by byte from the top, count, find the bucket holding rank k and keep
+ * only its entries (v is overwritten). */
+static uint32_t select_u32(uint32_t *v, long n, long k) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        long count[256] = {0};
+        for (long i = 0; i < n; i++) count[(v[i] >> shift) & 255]++;
+        uint32_t bucket = 0;
+        while (k >= count[bucket]) k -= count[bucket++];
+        long m = 0;
+        for (long i = 0; i < n; i++)
+            if (((v[i] >> shift) & 255) == bucket) v[m++] = v[i];
+        n = m;
     }
+    return v[0];
+}
+
+/* The score of rank `rank` (0 <= rank < n) from the top: the best pruned
+ * score when rank = b. work: n int32 scratch. */
+static real score_of_rank(const real *scores, long n, long rank, int32_t *work) {
+    uint32_t *v = (uint32_t *)work;
+    const int low_bits = KEY_BITS - 32; /* 0 in float */
+    long k = n - 1 - rank;               /* the same entry's ascending rank */
+    for (long i = 0; i < n; i++) v[i] = (uint32_t)(key_of(scores[i]) >> low_bits);
+    order_key cut = select_u32(v, n, k);
+    if (low_bits > 0) { /* double: the lower half among the entries sharing the upper */
+        long m = 0;
+        for (long i = 0; i < n; i++) {
+            order_key key = key_of(scores[i]);
+            uint32_t upper = (uint32_t)(key >> low_bits);
+            if (upper < (uint32_t)cut) k--;
+            else if (upper == (uint32_t)cut) v[m++] = (uint32_t)key;
+        }
+        cut = (cut << (low_bits % KEY_BITS)) | select_u32(v, m, k);
+    }
+    return real_of(cut);
 }
 
 /* Eq. 8: the top-b(t) triplets over all matrices keep their λ. */
@@ -61,15 +101,12 @@ ada_status ada_select_top_budget(uint8_t *keep, real *threshold, const real *sco
         *threshold = (real)-INFINITY;
         return ADA_OK;
     }
-    for (long i = 0; i < n; i++) work[i] = (int32_t)i;
-    quickselect(work, n, budget, scores);
-    real cut = scores[work[budget]]; /* the best pruned: the (n − b)-th smallest */
-    if (ties == ADA_TIES_EXACT) {
-        memset(keep, 0, (size_t)n);
-        for (long j = 0; j < budget; j++) keep[work[j]] = 1;
-    } else {
-        for (long i = 0; i < n; i++) keep[i] = scores[i] > cut;
-    }
+    const real cut = score_of_rank(scores, n, budget, work); /* the (n − b)-th smallest */
+    long kept = 0;
+    for (long i = 0; i < n; i++) kept += keep[i] = scores[i] > cut;
+    if (ties == ADA_TIES_EXACT) /* the lowest-index entries at the cut fill the budget */
+        for (long i = 0; i < n && kept < budget; i++)
+            if (scores[i] == cut) keep[i] = 1, kept++;
     *threshold = cut;
     return ADA_OK;
 }

@@ -9,8 +9,8 @@
  *   KTHVALUE  PEFT: threshold = kthvalue(S, k = n − b), every S <= threshold
  *             pruned, so fewer than b may survive; k = 0 keeps all (where
  *             PEFT raises "selected number k out of range").
- * Selection is O(n) expected (quickselect with a fixed-seed random pivot, so
- * the same input always gives the same output), never a full sort. */
+ * Selection is O(n) in the worst case (a radix select on integer keys of the
+ * scores, deterministic), never a full sort. */
 #ifndef ADA_ALLOCATOR_H
 #define ADA_ALLOCATOR_H
 

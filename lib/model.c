@@ -331,7 +331,7 @@ ada_status ada_model_backward(ada_model *m) {
         size_t out = (size_t)rows * mod->d_out;
         if (mod->act != ADA_ACT_IDENTITY) {
             memset(mod->dz, 0, sizeof(real) * out);
-            ada_activation_backward(mod->dz, mod->da, mod->z, out, mod->act);
+            ada_activation_backward_from(mod->dz, mod->da, mod->z, mod->a, out, mod->act);
         }
         int first = k == 0 || m->modules[k - 1].chain != mod->chain;
         real *dX = first ? NULL : m->modules[k - 1].da;

@@ -229,16 +229,20 @@ TEST_CASE("allocator: selection agrees with a full sort on random inputs, sizes 
     std::mt19937 gen(2024);
     long checked = 0;
     for (long n = 1; n <= 2000; n++) {
-        // Four kinds of input: few distinct values {0,1,2,3} (many ties), all
-        // equal, continuous, and continuous with some -inf.
-        const int kind = (int)(n % 4);
+        // Six kinds of input: few distinct values {0,1,2,3} (many ties), all
+        // equal, continuous, continuous with some -inf, -0 mixed with +0 (equal
+        // scores), and values that differ only in their last bits (in double:
+        // below the upper 32 bits the selection keys on first).
+        const int kind = (int)(n % 6);
         std::vector<real> scores(n);
         for (long i = 0; i < n; i++) {
             switch (kind) {
             case 0: scores[i] = (real)(gen() % 4); break;
             case 1: scores[i] = (real)(n < 1000 ? 1.5 : (gen() % 2)); break;
             case 2: scores[i] = (real)std::ldexp((double)(gen() % 100000), -10); break;
-            default: scores[i] = gen() % 5 == 0 ? NEG_INF : (real)(gen() % 7); break;
+            case 3: scores[i] = gen() % 5 == 0 ? NEG_INF : (real)(gen() % 7); break;
+            case 4: scores[i] = (real)(gen() % 3 == 0 ? -0.0 : gen() % 3 == 0 ? 0.0 : -(double)(gen() % 3)); break;
+            default: scores[i] = (real)(1.0 + std::ldexp((double)(gen() % 8), -45) * (gen() % 2 ? 1 : -1)); break;
             }
         }
         // Reference: stable order by (score descending, index ascending).

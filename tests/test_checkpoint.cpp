@@ -68,9 +68,9 @@ std::string without_seconds(const std::string &csv) {
     return std::regex_replace(csv, seconds_column, "$1");
 }
 
-// summary.json without what measures time or the machine.
+// summary.json without what measures time, memory or the machine.
 nlohmann::json untimed(nlohmann::json s) {
-    for (const char *key : {"ms_per_step", "time_ms", "machine"}) s.erase(key);
+    for (const char *key : {"ms_per_step", "time_ms", "machine", "peak_rss_kib"}) s.erase(key);
     return s;
 }
 
