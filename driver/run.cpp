@@ -13,11 +13,14 @@
 #include <stdexcept>
 
 #include "adapter_report.h"
+#include "init_state.h"
 #include "conventions.h"
 #include "machine.h"
 #include "methods.h"
 #include "projection_step.h"
+#include "run_index.h"
 #include "tasks.h"
+#include "trace.h"
 
 extern "C" {
 #include "rng.h"
@@ -126,6 +129,12 @@ nlohmann::json config_json(const RunConfig &c) {
             {"pretrain_steps", c.task_opt.pretrain_steps}, {"pretrain_seed", c.task_opt.pretrain_seed}};
 }
 
+nlohmann::json conventions_json(const RunConfig &cfg) {
+    nlohmann::json j = nlohmann::json::object();  // what each row of the spec's table was here
+    for (const auto &row : convention_rows()) j[row.option] = convention_value(cfg, row);
+    return j;
+}
+
 RunOutput train_run(const RunConfig &cfg, LogMode log) {
     Task task = make_task(cfg);
     MethodSetup setup = setup_method(cfg, task);
@@ -146,6 +155,22 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     const size_t params_initial = ada_model_param_count(model, 0);
 
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
+    // --init-from replays a directory's state and batches; --dump-init writes
+    // the sampler's batches and the run then replays them, the very arrays dumped.
+    std::unique_ptr<BatchSet> replay;
+    if (!cfg.init_from.empty()) {
+        replay = std::make_unique<BatchSet>(
+            load_init(cfg.init_from, run_index_header(cfg, setup, model, "adalora-init"), task.train, model));
+    } else if (!cfg.dump_init.empty()) {
+        replay = std::make_unique<BatchSet>(collect_batches(sampler, task.train, cfg.total_step, cfg.batch));
+        dump_init(cfg.dump_init, run_index_header(cfg, setup, model, "adalora-init"), model, *replay);
+    }
+    std::unique_ptr<Tracer> tracer;
+    if (!cfg.trace.empty()) {
+        tracer = std::make_unique<Tracer>(cfg.trace, cfg.trace_steps, run_index_header(cfg, setup, model, "adalora-trace"),
+                                          model, tr);
+        tracer->initial();
+    }
     Logger logger{log, cfg.total_step};
     if (log != LogMode::quiet && !task.base.empty())
         std::fprintf(stderr, "pretrained base %s: %s, test accuracy %.4f on its own task\n", task.pretrain_cache.c_str(),
@@ -157,9 +182,10 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     long revived = 0, pruned = 0, jumps = 0;
     double jump_sum = 0, measure_seconds = 0;  // time of the optional measurements, not training
     for (long t = 1; t <= cfg.total_step; t++) {
-        const ada_batch &batch = sampler.next();
+        const ada_batch &batch = replay ? replay->at(t - 1) : sampler.next();
         check(ada_trainer_gradients(tr, &batch, &info), "gradients");
         check(ada_trainer_update(tr, &info), "update");
+        if (tracer) tracer->before_mask(t);  // the weights and EMAs the allocation sees
         double before = NAN;
         if (cfg.mask_jump && (projection ? projection->due() : mask_step_due(tr))) {
             auto m0 = Clock::now();
@@ -201,8 +227,10 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
             revived = pruned = jumps = 0;
             jump_sum = 0;
         }
+        if (tracer) tracer->after_step(t, info);
         logger.step(info, model);
     }
+    if (tracer) tracer->finish();
     const double train_seconds = seconds_since(t0) - measure_seconds;
 
     std::vector<int> kept(model->n_modules);
@@ -220,9 +248,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     s["task"] = cfg.task;
     s["seed"] = cfg.seed;
     s["config"] = config_json(cfg);
-    nlohmann::json conventions = nlohmann::json::object();  // what each row of the spec's table was here
-    for (const auto &row : convention_rows()) conventions[row.option] = convention_value(cfg, row);
-    s["conventions"] = conventions;
+    s["conventions"] = conventions_json(cfg);
     s["precision"] = ADA_PRECISION_NAME;
     s["machine"] = to_json(machine_info());
     s["scale"] = model->scale;
@@ -272,50 +298,13 @@ RunOutput train_run(const RunConfig &cfg, LogMode log) {
     return out;
 }
 
-namespace {
-// "runs/x/" names the directory runs/x.
-std::string without_trailing_slash(std::string dir) {
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    return dir;
-}
-}  // namespace
-
-void check_output_dir(const std::string &dir) {
-    fs::path p(without_trailing_slash(dir));
-    std::error_code ec;
-    if (fs::exists(p, ec)) throw UsageError("--out " + dir + ": already exists (choose a new directory)");
-    fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-    if (!fs::is_directory(parent, ec)) throw UsageError("--out " + dir + ": parent directory " + parent.string() + " does not exist");
-    if (access(parent.c_str(), W_OK) != 0) throw UsageError("--out " + dir + ": parent directory " + parent.string() + " is not writable");
-}
-
-namespace {
-void write_file(const fs::path &path, const std::string &text) {
-    std::ofstream f(path, std::ios::binary);
-    f << text;
-    f.flush();
-    if (!f) throw std::runtime_error("cannot write " + path.string());
-}
-}  // namespace
-
 void write_run(const std::string &dir, const RunOutput &out) {
-    check_output_dir(dir);
-    fs::path final_dir(without_trailing_slash(dir));
-    fs::path tmp = final_dir;
-    tmp += ".tmp-" + std::to_string(getpid());
-    fs::remove_all(tmp);
-    try {
-        fs::create_directory(tmp);
-        write_file(tmp / "metrics.csv", out.metrics_csv);
-        write_file(tmp / "ranks.csv", out.ranks_csv);
-        write_file(tmp / "rank_pattern.json", out.rank_pattern.dump() + "\n");
-        write_file(tmp / "summary.json", out.summary.dump(2) + "\n");
-        fs::rename(tmp, final_dir);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove_all(tmp, ec);
-        throw;
-    }
+    StagedDir staged(dir, "--out");
+    write_text_file(staged.tmp() / "metrics.csv", out.metrics_csv);
+    write_text_file(staged.tmp() / "ranks.csv", out.ranks_csv);
+    write_text_file(staged.tmp() / "rank_pattern.json", out.rank_pattern.dump() + "\n");
+    write_text_file(staged.tmp() / "summary.json", out.summary.dump(2) + "\n");
+    staged.commit();
 }
 
 }  // namespace adalora

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "options.h"
+#include "staged_dir.h"
 
 namespace adalora {
 
@@ -31,10 +32,11 @@ RunOutput train_run(const RunConfig &cfg, LogMode log);
 // Writes a run's files into `dir` atomically (dir must not exist; its parent must).
 void write_run(const std::string &dir, const RunOutput &out);
 
-// Refuses an output directory that exists or whose parent does not, before any work.
-void check_output_dir(const std::string &dir);
 
 // The JSON object of every option of a run.
 nlohmann::json config_json(const RunConfig &cfg);
+
+// Every row of the conventions table with its value in this run.
+nlohmann::json conventions_json(const RunConfig &cfg);
 
 }  // namespace adalora
