@@ -5,6 +5,7 @@
 #   make test       float and double test suites, ending "tests: N passed, N failed"
 #   make deps       installs the Debian packages that are missing (apt-get, as root)
 #   make PRECISION=double   builds everything in double precision
+#   make crosscheck  the double driver against the PyTorch reference (tests/crosscheck/)
 #
 # Each precision builds into its own tree (build/float, build/double), so the
 # tests of both can exist side by side; build/adalora is the float driver.
@@ -65,9 +66,9 @@ TEST_BIN := $(BUILD)/test_adalora
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
-                gnuplot-nox zlib1g-dev
+                gnuplot-nox zlib1g-dev python3-torch python3-numpy
 
-.PHONY: all lib driver tests run test test-one deps clean experiments
+.PHONY: all lib driver tests run test test-one deps clean experiments crosscheck
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
 
@@ -142,6 +143,17 @@ experiments: deps
 	    build/adalora sweep $$s --out $(EXP_RUNS) $(EXP_QUICK) --jobs $(NPROC) || exit 1; \
 	done
 	build/adalora report $(EXP_RUNS) --out $(EXP_RESULTS)
+
+# The double-precision driver against the independent PyTorch reference
+# (tests/crosscheck/): every preset and importance kind on both planted tasks,
+# traced at every step and compared by `adalora trace-diff`.
+# Debian's python3-torch is importable only by Debian's own interpreter; a
+# pyenv or virtualenv python3 earlier on PATH would not find it.
+PYTHON ?= /usr/bin/python3
+
+crosscheck: deps
+	@$(MAKE) --no-print-directory PRECISION=double driver
+	@bash tests/crosscheck/run.sh build/double/adalora build/crosscheck $(PYTHON)
 
 clean:
 	rm -rf build
