@@ -29,26 +29,15 @@ using test::usage_error;
 
 namespace {
 
-// 120 steps on planted-linear (6 modules) or planted-mlp (2 layers, biases,
-// GELU), masking every 10 steps from 20 to 80: a few milliseconds.
+// tiny() cut to 120 steps, masking every 10 steps from 20 to 80 (planted-mlp:
+// 2 layers with biases and GELU), with a metrics row at every step.
 adalora::RunConfig small(const std::string &method, const std::string &task = "planted-linear") {
-    adalora::RunConfig c;
-    c.task = task;
-    c.method = method;
+    adalora::RunConfig c = test::tiny(method, task);
     c.seed = 3;
-    c.out = "unused";
-    c.init_r = 4;
-    c.target_r = 2;
     c.tinit = 20;
     c.tfinal = 40;
-    c.deltaT = 10;
     c.total_step = 120;
-    c.batch = 16;
     c.log_every = 1;
-    c.task_opt.width = 8;
-    c.task_opt.layers = task == "planted-mlp" ? 2 : 1;
-    c.task_opt.train_rows = 128;
-    c.task_opt.test_rows = 128;
     return c;
 }
 
