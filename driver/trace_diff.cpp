@@ -11,6 +11,7 @@
 
 #include "npy.h"
 #include "options.h"
+#include "run_index.h"
 
 namespace adalora {
 
@@ -203,20 +204,31 @@ int cmd_trace_diff(const TraceDiffArgs &args) {
                                                         [](const auto &x, const auto &y) { return x.first == y.first; }))
         throw UsageError("trace-diff: the step sets differ: A has " + ranges_text(a.steps) + ", B has " +
                          ranges_text(b.steps));
+    json header_a = a.index, header_b = b.index;  // a hint, not a verdict: the steps decide
+    header_a.erase("steps");
+    header_b.erase("steps");
+    const std::string header_diff = json_first_difference(header_a, header_b);
+    if (!header_diff.empty())
+        std::fprintf(stderr, "trace-diff: note: the runs' index headers differ, first at '%s'\n", header_diff.c_str());
     Comparison cmp(args);
     try {
+        // The structure first, so bad input is never reported as a difference.
         for (const auto &[step, entry_a] : a.steps) {
             const json &ea = *entry_a, &eb = *b.steps.at(step);
             const std::string at = "step " + std::to_string(step);
             require_same_keys(ea["scalars"], eb["scalars"], at + " scalars");
-            for (auto &[key, value] : ea["scalars"].items()) cmp.scalar(step, key, value, eb["scalars"][key]);
             require_same_keys(ea["tensors"], eb["tensors"], at + " modules");
-            for (auto &[module, kinds] : ea["tensors"].items()) {
+            for (auto &[module, kinds] : ea["tensors"].items())
                 require_same_keys(kinds, eb["tensors"][module], at + ", module " + module + " tensors");
+        }
+        for (const auto &[step, entry_a] : a.steps) {
+            const json &ea = *entry_a, &eb = *b.steps.at(step);
+            const std::string at = "step " + std::to_string(step);
+            for (auto &[key, value] : ea["scalars"].items()) cmp.scalar(step, key, value, eb["scalars"][key]);
+            for (auto &[module, kinds] : ea["tensors"].items())
                 for (auto &[kind, file] : kinds.items())
                     cmp.tensor(step, module, kind, tensor_file(a, file, at + " " + module + "." + kind),
                                tensor_file(b, eb["tensors"][module][kind], at + " " + module + "." + kind));
-            }
         }
     } catch (const json::exception &e) {
         throw UsageError("trace-diff: malformed index: " + std::string(e.what()));

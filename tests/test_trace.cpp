@@ -298,6 +298,13 @@ TEST_CASE("trace: trace-diff passes a trace against its replay and finds a pertu
     CHECK(missing.code == 2);
     CHECK(missing.out.find("is not a directory") != std::string::npos);
     nlohmann::json index = read_json(dir.path / "c/index.json");
+    nlohmann::json no_s = index;
+    no_s["steps"][5]["tensors"]["l0.q"].erase("S");
+    std::ofstream(dir.path / "c/index.json") << no_s.dump();
+    Exit kinds = driver("trace-diff '" + a + "' '" + c + "'");
+    CHECK(kinds.code == 2);
+    CHECK(kinds.out.find("first difference") == std::string::npos);  // structure is checked before values
+    CHECK(kinds.out.find("step 5, module l0.q tensors: 'S' is in A but not in B") != std::string::npos);
     index["steps"].erase(index["steps"].size() - 1);
     std::ofstream(dir.path / "c/index.json") << index.dump();
     Exit steps = driver("trace-diff '" + a + "' '" + c + "'");
