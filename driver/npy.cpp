@@ -2,6 +2,7 @@
 #include "npy.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -250,8 +251,9 @@ NpyArray parse_npy(const std::string &b, const std::string &name) {
 }
 
 NpyArray read_npy(const std::string &path) {
+    std::error_code ec;  // a directory opens but cannot be read
     std::ifstream f(path, std::ios::binary);
-    if (!f) throw UsageError(path + ": cannot read the file");
+    if (!f || !std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": cannot read the file");
     std::stringstream ss;
     ss << f.rdbuf();
     if (f.bad()) throw UsageError(path + ": cannot read the file");

@@ -151,6 +151,8 @@ TEST_CASE("npy: hostile bytes are refused with one line naming the file and the 
         CHECK(message.find('\n') == std::string::npos);
     }
     CHECK(usage_error([] { adalora::read_npy("/nonexistent/x.npy"); }) == "/nonexistent/x.npy: cannot read the file");
+    test::TempDir dir;
+    CHECK(usage_error([&] { adalora::read_npy(dir.path.string()); }) == dir.path.string() + ": cannot read the file");
 }
 
 TEST_CASE("npy: every truncation and byte flips of a valid file give the array or a UsageError, nothing else") {
