@@ -204,9 +204,11 @@ int cmd_trace_diff(const TraceDiffArgs &args) {
                                                         [](const auto &x, const auto &y) { return x.first == y.first; }))
         throw UsageError("trace-diff: the step sets differ: A has " + ranges_text(a.steps) + ", B has " +
                          ranges_text(b.steps));
-    json header_a = a.index, header_b = b.index;  // a hint, not a verdict: the steps decide
-    header_a.erase("steps");
-    header_b.erase("steps");
+    // A hint, not a verdict: the steps decide. Which program wrote a trace
+    // ("producer") and the dump-only keys are not the run.
+    json header_a = a.index, header_b = b.index;
+    for (json *h : {&header_a, &header_b})
+        for (const char *key : {"steps", "producer", "batches", "chains"}) h->erase(key);
     const std::string header_diff = json_first_difference(header_a, header_b);
     if (!header_diff.empty())
         std::fprintf(stderr, "trace-diff: note: the runs' index headers differ, first at '%s'\n", header_diff.c_str());
