@@ -4,7 +4,10 @@
 # reference (reference.py) replays the dump and traces the same steps, and
 # `adalora trace-diff --rtol 1e-9` compares the two traces (budgets, actions,
 # kept counts and keep masks exactly; tensors and losses within 1e-9 relative).
-# Prints one line per case and fails (exit 1) if any case differs.
+# Prints one line per case and fails (exit 1) if any case differs. The line
+# also says what the run went through (trace_stats.py: phases, clipping that
+# bound, revivals, kthvalue ties), so a case that stops exercising its
+# feature shows.
 #
 # usage: tests/crosscheck/run.sh DRIVER OUT_DIR [PYTHON]
 #   PYTHON defaults to /usr/bin/python3: Debian's python3-torch is importable
@@ -21,23 +24,27 @@ rtol=1e-9
     { echo "crosscheck: $python cannot import torch and numpy (install python3-torch python3-numpy)" >&2; exit 2; }
 
 # A schedule small enough for seconds per case that still has every phase:
-# T = 40 steps, warm-up t_i = 6, masks every deltaT = 4 steps in the decay,
-# the final phase from T - t_f = 30 (off the deltaT grid in both numberings,
-# so the `recompute` rule skips the mask there and `freeze-pattern` forces
-# it), traced at every step.
-total=40
-schedule=(--init_r 4 --target_r 2 --total_step "$total" --tinit 6 --tfinal 10 --deltaT 4
+# T = 30 steps, warm-up t_i = 4, masks every deltaT = 3 steps in the decay
+# (6 of them), the final phase from T - t_f = 22 (off the deltaT grid in both
+# numberings, so `freeze-pattern` forces a mask there and `recompute` skips
+# it), traced at every step. A trace is one .npy per tensor per step, so the
+# tasks are kept small (6 and 3 modules) and a passing case's two traces are
+# deleted (its dump, logs and diff.txt stay); a failing case keeps them.
+total=30
+schedule=(--init_r 4 --target_r 2 --total_step "$total" --tinit 4 --tfinal 8 --deltaT 3
           --batch 16 --lr 5e-3 --orth_reg_weight 0.1 --train-rows 256 --test-rows 64 --log quiet)
 declare -A task_opts=(
-    [planted-linear]="--width 8 --layers 2"
+    [planted-linear]="--width 8 --layers 1"
     [planted-mlp]="--width 16 --layers 3"
 )
 
 rm -rf "$out" && mkdir -p "$out" || exit 2
 failed=0; cases=0
-printf '%-9s %-15s %-11s %-10s %5s %10s %6s  %-23s %-7s %s\n' preset task method importance steps mask-steps masks 'largest rel diff' result 'options'
+printf '%-9s %-15s %-11s %-10s %5s %10s %6s  %-23s %-7s %-38s %s\n' preset task method importance steps mask-steps masks \
+    'largest rel diff' result 'seen in the run' options
 
-# run_case NAME PRESET TASK METHOD IMPORTANCE [extra driver options...]
+# [expect="what..."] run_case NAME PRESET TASK METHOD IMPORTANCE [extra driver options...]
+# expect: what trace_stats.py must report besides the decay and final phases.
 run_case() {
     local name=$1 preset=$2 task=$3 method=$4 importance=$5; shift 5
     local dir=$out/$name
@@ -47,14 +54,14 @@ run_case() {
                    "${schedule[@]}" --seed 3 --out "$dir/run" --dump-init "$dir/init"
                    --trace "$dir/driver" --trace-steps "0-$total" "$@")
     [ "$method" = adalora ] && opts+=(--importance "$importance")
-    local verdict=ok masksteps=- steps=- masks=- maxrel=-
+    local verdict=ok masksteps=- covers=- steps=- masks=- maxrel=-
     if ! "$driver" "${opts[@]}" >"$dir/driver.log" 2>&1; then
         verdict="FAILED: driver (see $dir/driver.log)"
     elif ! "$python" "$here/reference.py" --init "$dir/init" --trace "$dir/reference" \
             --trace-steps "0-$total" >"$dir/reference.log" 2>&1; then
         verdict="FAILED: reference: $(tail -n 1 "$dir/reference.log")"
     else
-        masksteps=$("$python" "$here/trace_stats.py" "$dir/reference")
+        read -r masksteps covers <<<"$("$python" "$here/trace_stats.py" "$dir/reference")"
         "$driver" trace-diff "$dir/driver" "$dir/reference" --rtol "$rtol" >"$dir/diff.txt" 2>&1 ||
             verdict="FAILED: $(grep -m1 'first difference' "$dir/diff.txt" || tail -n 1 "$dir/diff.txt")"
         # trace-diff's summary: "N steps, N tensors (N keep masks), ...; largest
@@ -66,11 +73,20 @@ run_case() {
         maxrel=$(sed -nE 's/.*per kind: ([^;]*);.*/\1/p' <<<"$summary" | tr ',' '\n' |
                  awk 'NF == 2 {print $2, $1}' | sort -g | tail -n 1 | awk '{print $1 " (" $2 ")"}')
         [ -n "$steps" ] || verdict="FAILED: no trace-diff summary (see $dir/diff.txt)"
+        # What this case is there to exercise must have happened (expect=...).
+        local want
+        for want in decay final ${expect:-}; do
+            [[ ",$covers," == *",$want,"* ]] || { verdict="FAILED: the run never saw '$want'"; break; }
+        done
     fi
-    [ "$verdict" = ok ] || failed=$((failed + 1))
-    printf '%-9s %-15s %-11s %-10s %5s %10s %6s  %-23s %-7s %s\n' "$preset" "$task" "$method" \
+    if [ "$verdict" = ok ]; then
+        rm -rf "$dir/driver" "$dir/reference"
+    else
+        failed=$((failed + 1))
+    fi
+    printf '%-9s %-15s %-11s %-10s %5s %10s %6s  %-23s %-7s %-38s %s\n' "$preset" "$task" "$method" \
         "$( [ "$method" = adalora ] && echo "$importance" || echo -)" "${steps:--}" "${masksteps:--}" \
-        "${masks:--}" "${maxrel:--}" "$verdict" "$*"
+        "${masks:--}" "${maxrel:--}" "$verdict" "${covers:--}" "$*"
 }
 
 for task in planted-linear planted-mlp; do
@@ -83,7 +99,7 @@ for task in planted-linear planted-mlp; do
     done
     # Clipping that acts (the original preset's 1.0 may not bind on a small
     # task), and rows set against their preset.
-    run_case "$task-original-clip" original "$task" adalora sens-unc --clip 1e-3
+    expect=clipped run_case "$task-original-clip" original "$task" adalora sens-unc --clip 1e-3
     run_case "$task-paper-mixed" paper "$task" adalora sens-unc --ties kthvalue --final-phase recompute \
         --sensitivity-weights post-step --orth-norm plain
     run_case "$task-peft-mixed" peft "$task" adalora sens-unc --ties exact --orth-reduce sum \
@@ -91,9 +107,9 @@ for task in planted-linear planted-mlp; do
     # Ties that happen: with B = 0 at the start, prune-lora's pre-step
     # sensitivities are all 0, so a mask at step 1 sees n*r0 equal scores;
     # exact keeps b(1) of them (lower index first), kthvalue prunes them all.
-    for ties in exact kthvalue; do
-        run_case "$task-paper-prune-lora-ties-$ties" paper "$task" prune-lora - --tinit 0 --deltaT 1 --ties "$ties"
-    done
+    run_case "$task-paper-prune-lora-ties-exact" paper "$task" prune-lora - --tinit 0 --deltaT 1 --ties exact
+    expect=under run_case "$task-paper-prune-lora-ties-kthvalue" paper "$task" prune-lora - --tinit 0 --deltaT 1 \
+        --ties kthvalue
     # A pruned triplet that never comes back, and fixed-rank forms (no allocation).
     run_case "$task-paper-hard-delete" paper "$task" adalora sens-unc --hard-delete
     run_case "$task-paper-svd-lora" paper "$task" svd-lora -
