@@ -34,19 +34,23 @@ class Conventions:
             if key in ALLOWED and value not in ALLOWED[key]:
                 raise ValueError(f"conventions: {key} = '{value}': allowed values are "
                                  + ", ".join(ALLOWED[key]))
+        if "schedule-convention" not in rows and not all(k in rows for k in BUNDLED["paper"]):
+            raise ValueError("conventions: need schedule-convention or all of step-base, "
+                             "warmup-end, budget-rounding")
         schedule = dict(BUNDLED[rows.get("schedule-convention", "paper")])
         for key in schedule:
             if key in rows:
                 schedule[key] = rows[key]
-        if "schedule-convention" not in rows and not all(k in rows for k in schedule):
-            raise ValueError("conventions: need schedule-convention or all of step-base, "
-                             "warmup-end, budget-rounding")
-        self.orth_norm = rows.get("orth-norm", "squared")
-        self.orth_reduce = rows.get("orth-reduce", "sum")
-        self.sensitivity_weights = rows.get("sensitivity-weights", "pre-step")
+        missing = [k for k in ("orth-norm", "orth-reduce", "sensitivity-weights", "ties", "final-phase")
+                   if k not in rows]
+        if missing:  # no silent default: every row the run used is in its index
+            raise ValueError("conventions: missing row(s) " + ", ".join(missing))
+        self.orth_norm = rows["orth-norm"]
+        self.orth_reduce = rows["orth-reduce"]
+        self.sensitivity_weights = rows["sensitivity-weights"]
         self.step_base = int(schedule["step-base"])
         self.warmup_end = schedule["warmup-end"]
         self.budget_rounding = schedule["budget-rounding"]
-        self.ties = rows.get("ties", "exact")
-        self.final_phase = rows.get("final-phase", "freeze-pattern")
+        self.ties = rows["ties"]
+        self.final_phase = rows["final-phase"]
         self.numbers = {k: float(rows[k]) for k in NUMERIC if k in rows}

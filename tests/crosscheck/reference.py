@@ -140,7 +140,10 @@ def trace_header(index):
 
 def run(dump, out, steps_spec):
     index = read_index(dump, "adalora-init")
-    conv = Conventions(index["conventions"])
+    try:
+        conv = Conventions(index["conventions"])
+    except ValueError as e:
+        raise BadInput(f"{dump}/index.json: {e}")
     model = build_model(dump, index)
     check_consistent(index, conv, model)
     xs, ys = load_batches(dump, index)
