@@ -6,6 +6,7 @@
 #   make bench      the quick benchmarks -> experiments/results/BENCHMARKS.md (FULL=1: all)
 #   make deps       installs the Debian packages that are missing (apt-get, as root)
 #   make PRECISION=double   builds everything in double precision
+#   make crosscheck  the double driver against the PyTorch reference (tests/crosscheck/)
 #
 # Each precision builds into its own tree (build/float, build/double), so the
 # tests of both can exist side by side; build/adalora is the float driver.
@@ -66,9 +67,9 @@ TEST_BIN := $(BUILD)/test_adalora
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
-                gnuplot-nox zlib1g-dev
+                gnuplot-nox zlib1g-dev python3-torch python3-numpy
 
-.PHONY: all lib driver tests run test test-one deps clean experiments bench
+.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
 
@@ -166,6 +167,17 @@ bench: deps
 	    --benchmark_out=$(BENCH_RUNS)/bench.json --benchmark_out_format=json
 	/usr/bin/python3 experiments/bench/torch_compare.py --driver build/float/adalora --out $(BENCH_RUNS)/torch.json $(if $(FULL),--full)
 	/usr/bin/python3 experiments/bench/report.py $(BENCH_RUNS)/bench.json $(BENCH_RUNS)/torch.json --out $(BENCH_RESULTS)/BENCHMARKS.md
+
+# The double-precision driver against the independent PyTorch reference
+# (tests/crosscheck/): every preset and importance kind on both planted tasks,
+# traced at every step and compared by `adalora trace-diff`.
+# Debian's python3-torch is importable only by Debian's own interpreter; a
+# pyenv or virtualenv python3 earlier on PATH would not find it.
+PYTHON ?= /usr/bin/python3
+
+crosscheck: deps
+	@$(MAKE) --no-print-directory PRECISION=double driver
+	@bash tests/crosscheck/run.sh build/double/adalora build/crosscheck $(PYTHON)
 
 clean:
 	rm -rf build

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "run.h"
+#include "trace.h"
 
 extern "C" {
 #include "schedule.h"
@@ -20,6 +21,7 @@ namespace adalora {
 int cmd_train(const RunConfig &cfg) {
     validate(cfg);
     if (cfg.resume.empty()) check_output_dir(cfg.out);
+    validate_crosscheck(cfg);
     LogMode mode = cfg.log == "lines" ? LogMode::lines
                    : cfg.log == "progress" ? LogMode::progress
                    : cfg.log == "quiet"    ? LogMode::quiet
@@ -94,22 +96,11 @@ int cmd_compare(const RunConfig &base, const std::string &methods) {
     if (!runs.empty() && !runs[0].summary["oracle_test_loss"].is_null())
         std::printf("%-11s %10s %12.5g %12s\n", "oracle", "-", runs[0].summary["oracle_test_loss"].get<double>(), "0");
     if (!base.out.empty()) {
-        // DIR/<method> for every method, written into DIR.tmp-PID (write_run
-        // needs an existing parent) and renamed to DIR, so a failure leaves nothing.
-        std::string dir = base.out;
-        while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-        const std::string tmp = dir + ".tmp-" + std::to_string(getpid());
-        std::filesystem::remove_all(tmp);
-        try {
-            std::filesystem::create_directory(tmp);
-            for (size_t i = 0; i < runs.size(); i++) write_run(tmp + "/" + list[i], runs[i]);
-            check_output_dir(dir);
-            std::filesystem::rename(tmp, dir);
-        } catch (...) {
-            std::error_code ec;
-            std::filesystem::remove_all(tmp, ec);
-            throw;
-        }
+        // DIR/<method> for every method, staged whole (write_run needs an
+        // existing parent), so a failure leaves nothing.
+        StagedDir staged(base.out, "--out");
+        for (size_t i = 0; i < runs.size(); i++) write_run((staged.tmp() / list[i]).string(), runs[i]);
+        staged.commit();
     }
     return 0;
 }

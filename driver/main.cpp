@@ -18,6 +18,7 @@
 #include "report.h"
 #include "run_dir.h"
 #include "sweep.h"
+#include "trace_diff.h"
 
 namespace {
 
@@ -66,6 +67,7 @@ int main(int argc, char **argv) {
     CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
     adalora::add_train_options(train, train_cfg);
     adalora::add_checkpoint_options(train, train_cfg);
+    adalora::add_crosscheck_options(train, train_cfg);
 
     adalora::RunConfig compare_cfg;
     compare_cfg.out.clear();
@@ -105,6 +107,13 @@ int main(int argc, char **argv) {
     schedule->add_option("--convention", sched.convention, "paper (t = 1..T) or peft (step = 0..T-1)")
         ->capture_default_str();
 
+    adalora::TraceDiffArgs diff_args;
+    CLI::App *trace_diff = app.add_subcommand("trace-diff", "compare two --trace directories step by step (exit 0 equal, 1 different)");
+    trace_diff->add_option("A", diff_args.a, "first trace directory")->required();
+    trace_diff->add_option("B", diff_args.b, "second trace directory")->required();
+    trace_diff->add_option("--rtol", diff_args.rtol, "largest allowed max|a-b| / max(max|a|, max|b|)")->capture_default_str();
+    trace_diff->add_option("--atol", diff_args.atol, "largest allowed max|a-b| when rtol fails")->capture_default_str();
+
     try {
         // The subcommand decides which options a config file may set.
         CLI::App *cmd = argc > 1 && std::string(argv[1]) == "compare" ? compare : train;
@@ -124,6 +133,7 @@ int main(int argc, char **argv) {
         if (*train || *compare || *sweep) adalora::apply_blas_kernel(blas_kernel, argv);
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
+        if (*trace_diff) return adalora::cmd_trace_diff(diff_args);
         if (*schedule) return adalora::cmd_schedule(sched);
         if (int code = adalora::run_peft_command(*peft_commands); code >= 0) return code;
         if (*conventions) {

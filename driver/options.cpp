@@ -224,6 +224,16 @@ void add_checkpoint_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--inject-nonfinite", c.inject_nonfinite, "tests only")->group("");
 }
 
+void add_crosscheck_options(CLI::App *cmd, RunConfig &c) {
+    cmd->add_option("--dump-init,--dump_init", c.dump_init,
+                    "write the initial state and every mini-batch of the run as .npy files into this new directory");
+    cmd->add_option("--init-from,--init_from", c.init_from,
+                    "start from a --dump-init directory: its state and batches (its index must match this run)");
+    cmd->add_option("--trace", c.trace, "write per-step tensors and scalars as .npy files into this new directory");
+    cmd->add_option("--trace-steps,--trace_steps", c.trace_steps,
+                    "steps to trace with --trace: comma list of steps and ranges, e.g. 0-20,50,100 (default: all)");
+}
+
 void validate(const RunConfig &c) {
     require_member(c.task, kTasks, "--task");
     require_member(c.method, kMethods, "--method");

@@ -75,6 +75,12 @@ struct RunConfig {
     std::string resume;       // the run directory to continue
     long inject_nonfinite = 0;  // tests only (hidden): NaN into the first adapter parameter before this step
     TaskOptions task_opt;
+    // Cross-checking other implementations (README "Step traces"); not part of
+    // config_json: they choose what is written or read, not what is computed.
+    std::string dump_init;    // --dump-init DIR: initial state and batches as .npy
+    std::string init_from;    // --init-from DIR: start from such a directory
+    std::string trace;        // --trace DIR: per-step tensors as .npy
+    std::string trace_steps;  // --trace-steps LIST: "0-20,50,100" (default: every step)
 };
 
 extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods, kLogModes, kOnNonfinite;
@@ -84,6 +90,9 @@ void add_train_options(CLI::App *cmd, RunConfig &cfg);
 
 // Registers --save-every, --stop-after and --resume (train only).
 void add_checkpoint_options(CLI::App *cmd, RunConfig &cfg);
+
+// Registers --dump-init, --init-from, --trace and --trace-steps (train only).
+void add_crosscheck_options(CLI::App *cmd, RunConfig &cfg);
 
 // Reads a TOML (.toml) or JSON (.json) config file into command-line tokens
 // ("--key", "value"), refusing keys that `cmd` does not know. Flags placed

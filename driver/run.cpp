@@ -15,13 +15,16 @@
 
 #include "adapter_file.h"
 #include "adapter_report.h"
+#include "init_state.h"
 #include "conventions.h"
 #include "machine.h"
 #include "methods.h"
 #include "projection_step.h"
 #include "run_dir.h"
+#include "run_index.h"
 #include "run_state.h"
 #include "tasks.h"
+#include "trace.h"
 
 extern "C" {
 #include "rng.h"
@@ -131,6 +134,12 @@ nlohmann::json config_json(const RunConfig &c) {
             {"base_weights", c.task_opt.base_weights}};
 }
 
+nlohmann::json conventions_json(const RunConfig &cfg) {
+    nlohmann::json j = nlohmann::json::object();  // what each row of the spec's table was here
+    for (const auto &row : convention_rows()) j[row.option] = convention_value(cfg, row);
+    return j;
+}
+
 namespace {
 
 const char kMetricsHeader[] =
@@ -208,6 +217,22 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     RunOutput out;
     const size_t params_initial = ada_model_param_count(model, 0);
     BatchSampler sampler(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
+    // --init-from replays a directory's state and batches; --dump-init writes
+    // the sampler's batches and the run then replays them, the very arrays dumped.
+    std::unique_ptr<BatchSet> replay;
+    if (!cfg.init_from.empty()) {
+        replay = std::make_unique<BatchSet>(
+            load_init(cfg.init_from, run_index_header(cfg, setup, model, "adalora-init"), task.train, model));
+    } else if (!cfg.dump_init.empty()) {
+        replay = std::make_unique<BatchSet>(collect_batches(sampler, task.train, cfg.total_step, cfg.batch));
+        dump_init(cfg.dump_init, run_index_header(cfg, setup, model, "adalora-init"), model, *replay);
+    }
+    std::unique_ptr<Tracer> tracer;
+    if (!cfg.trace.empty()) {
+        tracer = std::make_unique<Tracer>(cfg.trace, cfg.trace_steps, run_index_header(cfg, setup, model, "adalora-trace"),
+                                          model, tr);
+        tracer->initial();
+    }
     LoopState loop;
     const uint64_t origin = origin_hash(task, model);
     Checkpointer checkpoints(cfg, origin);
@@ -237,7 +262,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     if (skip_nonfinite) capture(before_step, model, tr);  // sizes the copy once
     out.finished = true;
     for (long t = tr->completed + 1; t <= cfg.total_step; t++) {
-        const ada_batch &batch = sampler.next();
+        const ada_batch &batch = replay ? replay->at(t - 1) : sampler.next();
         if (skip_nonfinite) capture(before_step, model, tr);
         if (t == cfg.inject_nonfinite) model->params[0] = NAN;  // tests: after the copy, so skip-step undoes it
         ProjectionStep::Result proj;
@@ -245,6 +270,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
             ada_status st = ada_trainer_gradients(tr, &batch, &info);
             if (!st) st = ada_trainer_update(tr, &info);
             if (st) return st;
+            if (tracer) tracer->before_mask(t);  // the weights and EMAs the allocation sees
             double before = NAN;
             if (cfg.mask_jump && (projection ? projection->due() : mask_step_due(tr))) {
                 auto m0 = Clock::now();
@@ -298,6 +324,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
             loop.revived = loop.pruned = loop.jumps = 0;
             loop.jump_sum = 0;
         }
+        if (tracer) tracer->after_step(t, info);
         logger.step(info, model);
         if (checkpoints.due(t)) {
             auto c0 = Clock::now();
@@ -309,6 +336,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
             break;
         }
     }
+    if (tracer) tracer->finish();
     out.steps_done = tr->completed;
     out.metrics_csv = loop.metrics_csv;
     out.ranks_csv = loop.ranks_csv;
@@ -331,9 +359,7 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     s["task"] = cfg.task;
     s["seed"] = cfg.seed;
     s["config"] = config_json(cfg);
-    nlohmann::json conventions = nlohmann::json::object();  // what each row of the spec's table was here
-    for (const auto &row : convention_rows()) conventions[row.option] = convention_value(cfg, row);
-    s["conventions"] = conventions;
+    s["conventions"] = conventions_json(cfg);
     s["precision"] = ADA_PRECISION_NAME;
     s["machine"] = to_json(machine);
     s["scale"] = model->scale;
@@ -388,11 +414,6 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume)
     return out;
 }
 
-std::string without_trailing_slash(std::string dir) {
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    return dir;
-}
-
 std::vector<std::pair<std::string, std::string>> run_files(const RunOutput &out) {
     std::vector<std::pair<std::string, std::string>> files = {
             {"metrics.csv", out.metrics_csv},
@@ -401,41 +422,6 @@ std::vector<std::pair<std::string, std::string>> run_files(const RunOutput &out)
             {"summary.json", out.summary.dump(2) + "\n"}};
     if (!out.adapter.tensors.empty()) files.emplace_back(kAdapterFileName, serialize_safetensors(out.adapter));
     return files;
-}
-
-void check_output_dir(const std::string &dir) {
-    fs::path p(without_trailing_slash(dir));
-    std::error_code ec;
-    if (fs::exists(p, ec)) throw UsageError("--out " + dir + ": already exists (choose a new directory)");
-    fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-    if (!fs::is_directory(parent, ec)) throw UsageError("--out " + dir + ": parent directory " + parent.string() + " does not exist");
-    if (access(parent.c_str(), W_OK) != 0) throw UsageError("--out " + dir + ": parent directory " + parent.string() + " is not writable");
-}
-
-namespace {
-void write_file(const fs::path &path, const std::string &text) {
-    std::ofstream f(path, std::ios::binary);
-    f << text;
-    f.flush();
-    if (!f) throw std::runtime_error("cannot write " + path.string());
-}
-}  // namespace
-
-void write_dir_atomic(const std::string &dir, const std::vector<std::pair<std::string, std::string>> &files) {
-    check_output_dir(dir);
-    fs::path final_dir(without_trailing_slash(dir));
-    fs::path tmp = final_dir;
-    tmp += ".tmp-" + std::to_string(getpid());
-    fs::remove_all(tmp);
-    try {
-        fs::create_directory(tmp);
-        for (const auto &[name, text] : files) write_file(tmp / name, text);
-        fs::rename(tmp, final_dir);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove_all(tmp, ec);
-        throw;
-    }
 }
 
 void write_run(const std::string &dir, const RunOutput &out) { write_dir_atomic(dir, run_files(out)); }

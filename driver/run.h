@@ -18,6 +18,7 @@
 
 #include "options.h"
 #include "safetensors.h"
+#include "staged_dir.h"
 
 namespace adalora {
 
@@ -47,20 +48,13 @@ RunOutput run_and_write(const RunConfig &cfg, LogMode log);
 // Writes a run's files into `dir` atomically (dir must not exist; its parent must).
 void write_run(const std::string &dir, const RunOutput &out);
 
-// Writes files (name, content) into `dir` atomically: into DIR.tmp-PID, then
-// renamed (dir must not exist; its parent must).
-void write_dir_atomic(const std::string &dir, const std::vector<std::pair<std::string, std::string>> &files);
-
 // The run's files (name, text), as write_run writes them.
 std::vector<std::pair<std::string, std::string>> run_files(const RunOutput &out);
 
-// "runs/x/" names the directory runs/x.
-std::string without_trailing_slash(std::string dir);
-
-// Refuses an output directory that exists or whose parent does not, before any work.
-void check_output_dir(const std::string &dir);
-
 // The JSON object of every option of a run.
 nlohmann::json config_json(const RunConfig &cfg);
+
+// Every row of the conventions table with its value in this run.
+nlohmann::json conventions_json(const RunConfig &cfg);
 
 }  // namespace adalora

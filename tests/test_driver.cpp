@@ -27,31 +27,9 @@
 namespace fs = std::filesystem;
 using test::TempDir;
 using test::usage_error;
+using test::tiny;
 
 namespace {
-
-// A run of a few hundred steps on 6 modules of width 8 (planted-linear) or a
-// 2-layer width-8 MLP (planted-mlp): a few milliseconds each.
-adalora::RunConfig tiny(const std::string &method, const std::string &task = "planted-linear") {
-    adalora::RunConfig c;
-    c.task = task;
-    c.method = method;
-    c.seed = 1;
-    c.out = "unused";
-    c.init_r = 4;
-    c.target_r = 2;
-    c.tinit = 50;
-    c.tfinal = 100;
-    c.deltaT = 10;
-    c.total_step = 300;
-    c.batch = 16;
-    c.log_every = 50;
-    c.task_opt.width = 8;
-    c.task_opt.layers = task == "planted-mlp" ? 2 : 1;
-    c.task_opt.train_rows = 128;
-    c.task_opt.test_rows = 128;
-    return c;
-}
 
 double sum_sigma_squared(const adalora::Task &task) {
     double total = 0;

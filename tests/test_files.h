@@ -1,6 +1,6 @@
 // test_files.h: what the driver tests share: a temporary directory removed
-// at the end of the test, the message of an expected UsageError, and
-// safetensors files written by hand.
+// at the end of the test, the message of an expected UsageError, safetensors
+// files written by hand, and a tiny run.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -61,6 +61,29 @@ inline std::string safetensors_bytes(const std::string &header, size_t data_byte
     const uint64_t n = header.size();
     std::memcpy(&out[0], &n, 8);
     return out + header + std::string(data_bytes, '\x3f');
+}
+
+// A run of a few hundred steps on 6 modules of width 8 (planted-linear) or a
+// 2-layer width-8 MLP (planted-mlp): a few milliseconds each.
+inline adalora::RunConfig tiny(const std::string &method, const std::string &task = "planted-linear") {
+    adalora::RunConfig c;
+    c.task = task;
+    c.method = method;
+    c.seed = 1;
+    c.out = "unused";
+    c.init_r = 4;
+    c.target_r = 2;
+    c.tinit = 50;
+    c.tfinal = 100;
+    c.deltaT = 10;
+    c.total_step = 300;
+    c.batch = 16;
+    c.log_every = 50;
+    c.task_opt.width = 8;
+    c.task_opt.layers = task == "planted-mlp" ? 2 : 1;
+    c.task_opt.train_rows = 128;
+    c.task_opt.test_rows = 128;
+    return c;
 }
 
 }  // namespace test

@@ -1,0 +1,25 @@
+// trace_diff.h: `adalora trace-diff A B [--rtol R] [--atol A]`: compares two
+// --trace directories step by step (README "Step traces").
+//
+// Budgets, mask actions, kept counts, phases, step numbers and keep masks
+// must match exactly. Every other tensor and scalar x is compared by
+//   rel = max|a − b| / max(max|a|, max|b|, 1e-300)
+// and passes when rel <= rtol or max|a − b| <= atol (NaN only where the other
+// side has NaN). Prints the first difference (step, module, tensor) and a
+// summary line; returns 0 when equal within tolerance, 1 when not. Missing
+// directories, malformed indexes, different step sets, modules, tensor kinds
+// or shapes are bad input (UsageError, exit 2).
+#pragma once
+
+#include <string>
+
+namespace adalora {
+
+struct TraceDiffArgs {
+    std::string a, b;
+    double rtol = 1e-9, atol = 0.0;
+};
+
+int cmd_trace_diff(const TraceDiffArgs &args);
+
+}  // namespace adalora
