@@ -7,6 +7,8 @@
 #   make deps       installs the Debian packages that are missing (apt-get, as root)
 #   make PRECISION=double   builds everything in double precision
 #   make crosscheck  the double driver against the PyTorch reference (tests/crosscheck/)
+#   make test SANITIZE=1    the same tests under AddressSanitizer and UBSan
+#   make fuzz       each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (60)
 #
 # Each precision builds into its own tree (build/float, build/double), so the
 # tests of both can exist side by side; build/adalora is the float driver.
@@ -34,7 +36,41 @@ CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_s
 # OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
 LDLIBS   += -llapacke -lopenblas -lz -lm -lpthread
 
-BUILD ?= build/$(PRECISION)
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, every report
+# fatal, into trees of their own (build/float-san, build/double-san).
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+  SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  # GCC warns of uninitialised values inside libstdc++'s <regex> only when
+  # ASan instruments it (false positives, as GCC's manual says of
+  # -Wmaybe-uninitialized with sanitizers); the plain build keeps the warning.
+  CFLAGS     += $(SAN_FLAGS) -Wno-maybe-uninitialized
+  CXXFLAGS   += $(SAN_FLAGS) -Wno-maybe-uninitialized
+  SAN_SUFFIX := -san
+else ifneq ($(SANITIZE),)
+  $(error SANITIZE=$(SANITIZE): allowed values are 1 and empty)
+endif
+
+# FUZZ=1 (set by `make fuzz` for its sub-make): clang with libFuzzer's
+# coverage hooks and both sanitizers, into build/fuzz, in float.
+ifeq ($(FUZZ),1)
+  CC    := clang
+  CXX   := clang++
+  FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -g
+  CFLAGS     += $(FUZZ_FLAGS)
+  CXXFLAGS   += $(FUZZ_FLAGS)
+  BUILD      := build/fuzz
+endif
+
+BUILD ?= build/$(PRECISION)$(SAN_SUFFIX)
+
+# The tests hand the C library out-of-range enum values on purpose, as any C
+# caller may (a C enum is an int), and use them as sentinels; holding one in
+# a C++ enum is what UBSan's `enum` check reports, so the test files (only)
+# go without that one check. The library and the driver keep it.
+ifeq ($(SANITIZE),1)
+  $(BUILD)/tests/%.o: CXXFLAGS += -fno-sanitize=enum
+endif
 
 # Build in parallel on every core unless the caller chose -j; sub-makes
 # (MAKELEVEL > 0) share their parent's job server instead.
@@ -69,9 +105,9 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
                 gnuplot-nox zlib1g-dev python3-torch python3-numpy
 
-.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck
+.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets
 all: lib driver tests
-	@if [ "$(PRECISION)" = float ]; then cp $(DRIVER) build/adalora; fi
+	@if [ "$(PRECISION)" = float ] && [ -z "$(SANITIZE)" ]; then cp $(DRIVER) build/adalora; fi
 
 lib: $(LIB_A) $(REF_A)
 driver: $(DRIVER)
@@ -118,10 +154,15 @@ run: deps
 	build/adalora compare --out build/run/compare
 
 # Both precisions: the gradient checks run in double, everything in both.
+# With SANITIZE=1 (passed on to the sub-makes) the sanitized trees; the
+# options make every report fatal, also in the driver binaries the tests run.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:malloc_context_size=8 \
+           LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test: deps
 	@$(MAKE) --no-print-directory PRECISION=float tests
 	@$(MAKE) --no-print-directory PRECISION=double tests
-	@bash tests/run.sh build/float/test_adalora build/double/test_adalora
+	@$(if $(SAN_SUFFIX),$(SAN_ENV)) bash tests/run.sh build/float$(SAN_SUFFIX)/test_adalora build/double$(SAN_SUFFIX)/test_adalora
 
 test-one: tests
 	$(TEST_BIN)
@@ -178,9 +219,28 @@ PYTHON ?= /usr/bin/python3
 crosscheck: deps
 	@$(MAKE) --no-print-directory PRECISION=double driver
 	@bash tests/crosscheck/run.sh build/double/adalora build/crosscheck $(PYTHON)
+# libFuzzer targets (tests/fuzz/fuzz_NAME.cpp), each built once the parser it
+# calls exists: config always, npy, safetensors and checkpoint when
+# driver/NAME.h does. tests/fuzz/run.sh runs each for FUZZ_SECONDS from a
+# scratch copy of tests/fuzz/corpus/NAME and fails on any crash.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := config $(foreach t,npy safetensors checkpoint,$(if $(wildcard driver/$(t).h),$(t)))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+# clang-14 only recommends the runtime that holds libFuzzer (Debian 12).
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+fuzz:
+	@bash tools/install-deps.sh $(DEB_PACKAGES) $(FUZZ_PACKAGES)
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-targets: $(FUZZ_BINS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzz_target.h $(DRIVER_A) $(REF_A) $(LIB_A)
+	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer $< $(DRIVER_A) $(REF_A) $(LIB_A) -o $@ $(LDLIBS)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(BUILD)/driver/main.d $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(BUILD)/driver/main.d $(TEST_OBJ:.o=.d) $(FUZZ_BINS:=.d)
 -include $(BENCH_OBJ:.o=.d)

@@ -53,6 +53,20 @@ std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
     return out;
 }
 
+// CLI11 answers a missing or misspelt subcommand only with "A subcommand is
+// required"; this names the word given and the allowed ones.
+void check_subcommand(CLI::App &app, int argc, char **argv) {
+    if (argc > 1 && argv[1][0] == '-') return;  // --help, or an option CLI11 names
+    std::string names;
+    bool known = false;
+    for (const CLI::App *sub : app.get_subcommands([](CLI::App *) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+        known = known || (argc > 1 && sub->get_name() == argv[1]);
+    }
+    if (argc < 2) throw adalora::UsageError("a subcommand is required (allowed: " + names + ")");
+    if (!known) throw adalora::UsageError("unknown subcommand '" + std::string(argv[1]) + "' (allowed: " + names + ")");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -115,6 +129,7 @@ int main(int argc, char **argv) {
     trace_diff->add_option("--atol", diff_args.atol, "largest allowed max|a-b| when rtol fails")->capture_default_str();
 
     try {
+        check_subcommand(app, argc, argv);
         // The subcommand decides which options a config file may set.
         CLI::App *cmd = argc > 1 && std::string(argv[1]) == "compare" ? compare : train;
         std::vector<std::string> args = expand_config(argc, argv, cmd);

@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include "conventions.h"
+#include "toml_input.h"
 
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace adalora {
 
@@ -48,15 +48,8 @@ void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string
     tokens.push_back("--" + key + "=" + value);
 }
 
-std::vector<std::string> toml_tokens(const std::string &path, CLI::App *cmd) {
-    toml::table table;
-    try {
-        table = toml::parse_file(path);
-    } catch (const toml::parse_error &e) {
-        const auto &where = e.source().begin;
-        throw UsageError("config " + path + ": TOML error at line " + std::to_string(where.line) +
-                         ", column " + std::to_string(where.column) + ": " + std::string(e.description()));
-    }
+std::vector<std::string> toml_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
+    const toml::table table = parse_toml(text, path, "config " + path);
     std::vector<std::string> tokens;
     for (auto &&[k, node] : table) {
         std::string key(k.str());
@@ -73,13 +66,19 @@ std::vector<std::string> toml_tokens(const std::string &path, CLI::App *cmd) {
     return tokens;
 }
 
-std::vector<std::string> json_tokens(const std::string &path, CLI::App *cmd) {
-    std::ifstream in(path);
+std::vector<std::string> json_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
     nlohmann::json doc;
     try {
-        doc = nlohmann::json::parse(in);
+        doc = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error &e) {
         throw UsageError("config " + path + ": JSON error at byte " + std::to_string(e.byte) + ": not valid JSON");
+    } catch (const nlohmann::json::exception &e) {
+        // Valid syntax the parser still refuses, such as a number beyond the
+        // range of a double (found by the config fuzz target): its message
+        // without the "[json.exception.out_of_range.406] " prefix.
+        const std::string what = e.what();
+        const size_t end = what.find("] ");
+        throw UsageError("config " + path + ": JSON error: " + (end == std::string::npos ? what : what.substr(end + 2)));
     }
     if (!doc.is_object()) throw UsageError("config " + path + ": the top level must be an object");
     std::vector<std::string> tokens;
@@ -129,12 +128,18 @@ std::string config_value_text(const nlohmann::json &j, const std::string &key) {
 }
 
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
-    std::ifstream probe(path);
+    std::ifstream in(path, std::ios::binary);
     std::error_code ec;  // a directory opens but cannot be read
-    if (!probe || !std::filesystem::is_regular_file(path, ec))
+    if (!in || !std::filesystem::is_regular_file(path, ec))
         throw UsageError("--config " + path + ": cannot read the file");
-    if (ends_with(path, ".toml")) return toml_tokens(path, cmd);
-    if (ends_with(path, ".json")) return json_tokens(path, cmd);
+    std::stringstream text;
+    text << in.rdbuf();
+    return config_text_tokens(text.str(), path, cmd);
+}
+
+std::vector<std::string> config_text_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
+    if (ends_with(path, ".toml")) return toml_tokens(text, path, cmd);
+    if (ends_with(path, ".json")) return json_tokens(text, path, cmd);
     throw UsageError("--config " + path + ": unknown file type (allowed: .toml, .json)");
 }
 

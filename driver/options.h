@@ -99,6 +99,10 @@ void add_crosscheck_options(CLI::App *cmd, RunConfig &cfg);
 // after these tokens override them.
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd);
 
+// The same for the file's text already in memory (`path` picks the format by
+// its extension and names the file in errors); the fuzz target's entry.
+std::vector<std::string> config_text_tokens(const std::string &text, const std::string &path, CLI::App *cmd);
+
 // A number as the command line would take it back exactly ("%.17g").
 std::string number_text(double v);
 

@@ -24,8 +24,14 @@ void check_output_dir(const std::string &dir, const std::string &option) {
     fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
     if (!fs::is_directory(parent, ec))
         throw UsageError(option + " " + dir + ": parent directory " + parent.string() + " does not exist");
-    if (access(parent.c_str(), W_OK) != 0)
-        throw UsageError(option + " " + dir + ": parent directory " + parent.string() + " is not writable");
+    // access(W_OK) says yes to root even where mkdir fails (a read-only or
+    // virtual file system such as /proc), so try to create an entry there.
+    fs::path probe = p;
+    probe += ".probe-" + std::to_string(getpid());
+    if (!fs::create_directory(probe, ec) && ec)
+        throw UsageError(option + " " + dir + ": parent directory " + parent.string() + " is not writable (" +
+                         ec.message() + ")");
+    fs::remove(probe, ec);
 }
 
 StagedDir::StagedDir(const std::string &dir, const std::string &option)

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-#include <toml++/toml.h>
 
 #include "adapter_file.h"
 #include "run.h"
+#include "toml_input.h"
 
 namespace adalora {
 
@@ -216,13 +216,7 @@ SweepSuite load_suite(const SweepArgs &args) {
     SweepSuite s;
     s.name = fs::path(path).stem().string();
     s.quick = args.quick;
-    toml::table table;
-    try {
-        table = toml::parse_file(path);
-    } catch (const toml::parse_error &e) {
-        throw UsageError("suite " + path + ": TOML error at line " + std::to_string(e.source().begin.line) + ": " +
-                         std::string(e.description()));
-    }
+    const toml::table table = parse_toml_file(path, "suite " + path);
     RunConfig scratch;
     CLI::App train;
     add_train_options(&train, scratch);

@@ -1,7 +1,7 @@
 // test_cli.cpp: the real `adalora` binary (the one beside this test binary),
 // run in fresh temporary directories: schedule's output against Eq. 14 by
-// hand, train's run files, config files, and every class of bad input
-// (exit code 2, one line on stderr naming the culprit, nothing written).
+// hand, train's run files and config files. Every class of bad input is the
+// table of test_bad_input_driver.cpp.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -19,12 +19,20 @@
 #include <string>
 #include <vector>
 
-#include "cli_sandbox.h"
+#include "test_sandbox.h"
 
 namespace fs = std::filesystem;
-using namespace cli;
 
 namespace {
+
+using test::driver_binary;
+using test::expect_usage_error;
+using test::lines_of;
+using test::read_text;
+using test::Result;
+using test::Sandbox;
+
+using test::kTiny;
 
 // The schedule's data lines: "t b(t)", two integers and one space.
 std::vector<std::pair<long, long>> schedule_rows(const std::string &out) {
@@ -240,88 +248,4 @@ TEST_CASE("cli: --out with a trailing slash names the directory itself") {
     CHECK(box.entries() == std::set<std::string>{"run"});
     CHECK(fs::is_regular_file(box.work / "run" / "summary.json"));
     expect_usage_error(box, "train " + kTiny + " --out run/", "already exists");
-}
-
-TEST_CASE("cli: bad input: an unknown flag") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --bogus-flag 3 --out run", "--bogus-flag");
-}
-
-TEST_CASE("cli: bad input: an unknown config key") {
-    Sandbox box;
-    box.write("run.toml", "lr = 0.01\nbogus_key = 3\n");
-    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "bogus_key");
-    box.write("run.json", "{\"lr\": 0.01, \"bogus_key\": 3}");
-    expect_usage_error(box, "train " + kTiny + " --config run.json --out run", "bogus_key");
-}
-
-TEST_CASE("cli: bad input: a value out of range") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --beta1 1.5 --out run", "--beta1");
-    expect_usage_error(box, "train " + kTiny + " --orth_reg_weight -0.5 --out run", "--orth_reg_weight");
-    box.write("run.toml", "beta2 = 0.0\n");
-    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "--beta2");
-}
-
-TEST_CASE("cli: bad input: an inconsistent schedule") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --tinit 300 --tfinal 300 --total_step 500 --out run", "--tinit");
-    expect_usage_error(box, "train " + kTiny + " --target_r 9 --init_r 8 --out run", "--target_r");
-    expect_usage_error(box, "train " + kTiny + " --deltaT 0 --out run", "--deltaT");
-    expect_usage_error(box, "train " + kTiny + " --target-budget 100 --out run", "--target-budget");
-}
-
-TEST_CASE("cli: bad input: a bad method name") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --method adalora2 --out run", "--method");
-}
-
-TEST_CASE("cli: bad input: a non-numeric value") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --lr abc --out run", "--lr");
-    box.write("run.toml", "seed = \"three\"\n");
-    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "--seed");
-}
-
-TEST_CASE("cli: bad input: an unreadable config file") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --config absent.toml --out run", "absent.toml");
-    fs::create_directory(box.work / "folder.json");
-    fs::create_directory(box.work / "folder.toml");
-    expect_usage_error(box, "train " + kTiny + " --config folder.json --out run", "folder.json");
-    expect_usage_error(box, "train " + kTiny + " --config folder.toml --out run", "folder.toml");
-}
-
-TEST_CASE("cli: bad input: a malformed TOML file") {
-    Sandbox box;
-    box.write("run.toml", "lr = 0.01\nseed = = 3\n");
-    expect_usage_error(box, "train " + kTiny + " --config run.toml --out run", "run.toml");
-}
-
-TEST_CASE("cli: bad input: a malformed JSON file") {
-    Sandbox box;
-    box.write("run.json", "{\"lr\": 0.01,");
-    expect_usage_error(box, "train " + kTiny + " --config run.json --out run", "run.json");
-}
-
-TEST_CASE("cli: bad input: a config file of unknown extension") {
-    Sandbox box;
-    box.write("run.yaml", "lr: 0.01\n");
-    expect_usage_error(box, "train " + kTiny + " --config run.yaml --out run", "run.yaml");
-}
-
-TEST_CASE("cli: bad input: --out whose parent does not exist") {
-    Sandbox box;
-    expect_usage_error(box, "train " + kTiny + " --out missing/run", "missing");
-}
-
-TEST_CASE("cli: bad input: --out that already exists is left untouched") {
-    Sandbox box;
-    fs::create_directory(box.work / "taken");
-    std::ofstream(box.work / "taken" / "keep.txt") << "precious\n";
-    expect_usage_error(box, "train " + kTiny + " --out taken", "taken");
-    std::set<std::string> inside;
-    for (auto &e : fs::directory_iterator(box.work / "taken")) inside.insert(e.path().filename().string());
-    CHECK(inside == std::set<std::string>{"keep.txt"});
-    CHECK(read_text(box.work / "taken" / "keep.txt") == "precious\n");
 }

@@ -37,6 +37,7 @@
 namespace fs = std::filesystem;
 using test::TempDir;
 using test::usage_error;
+using test::vendored_file;
 
 namespace {
 
@@ -103,16 +104,6 @@ void write_bytes(const fs::path &p, const std::string &bytes) {
     std::ofstream f(p, std::ios::binary | std::ios::trunc);
     f.write(bytes.data(), (std::streamsize)bytes.size());
     REQUIRE(f.good());
-}
-
-// data/digits.csv.gz: beside the working directory (make test runs in the
-// repository) or above the test binary (build/<dir>/test_adalora).
-std::string vendored_file() {
-    if (fs::exists("data/digits.csv.gz")) return "data/digits.csv.gz";
-    for (fs::path p = fs::read_symlink("/proc/self/exe").parent_path(); p.has_relative_path(); p = p.parent_path())
-        if (fs::exists(p / "data/digits.csv.gz")) return (p / "data/digits.csv.gz").string();
-    FAIL("data/digits.csv.gz not found from the working directory or above the test binary");
-    return "";
 }
 
 std::string gunzip_text(const std::string &path) {

@@ -23,6 +23,7 @@
 #include "tasks.h"
 
 #include "test_files.h"
+#include "test_sandbox.h"
 
 namespace fs = std::filesystem;
 using test::TempDir;
@@ -339,6 +340,43 @@ TEST_CASE("driver: config files refuse unknown keys, bad files and bad types, na
     // A good file gives one "--key=value" token per key.
     auto tokens = adalora::config_file_tokens(dir.write("ok.toml", "lr = 0.5\nplanted-ranks = [1, 0]\n"), train);
     CHECK(tokens == std::vector<std::string>{"--lr=0.5", "--planted-ranks=1,0"});
+}
+
+TEST_CASE("driver: config texts that once crashed the config fuzz target are UsageErrors") {
+    // tests/fuzz/regressions/config/: inputs of tests/fuzz/fuzz_config.cpp
+    // (first byte: even TOML, odd JSON; then the file's text).
+    CLI::App app{"test"};
+    adalora::RunConfig cfg;
+    CLI::App *train = app.add_subcommand("train");
+    adalora::add_train_options(train, cfg);
+    const fs::path dir = test::repo_file("tests/fuzz/regressions/config");
+    int replayed = 0;
+    for (const auto &entry : fs::directory_iterator(dir)) {
+        const std::string bytes = test::read_text(entry.path());
+        CAPTURE(entry.path().filename().string());
+        REQUIRE(!bytes.empty());
+        const std::string name = bytes[0] % 2 ? "fuzz.json" : "fuzz.toml";
+        const std::string msg = usage_error([&] { adalora::config_text_tokens(bytes.substr(1), name, train); });
+        CHECK(msg.find("config " + name + ": ") == 0);
+        CHECK(msg.find('\n') == std::string::npos);
+        replayed++;
+    }
+    CHECK(replayed >= 6);
+    // The first one found: toml++ 3.3.0 asserted (and aborted) on a date
+    // followed by 'T' and no time.
+    CHECK(usage_error([&] { adalora::config_text_tokens("seed = 1979-05-27T:07\n", "x.toml", train); }) ==
+          "config x.toml: TOML error: malformed text the parser cannot read (its check 'is_decimal_digit(*cp)' failed)");
+    // The second: nlohmann's out_of_range for a number beyond a double
+    // escaped the catch of parse errors and ended the program.
+    CHECK(usage_error([&] { adalora::config_text_tokens("{\"lr\": 2e308}", "x.json", train); }) ==
+          "config x.json: JSON error: number overflow parsing '2e308'");
+    // The third: toml++ reached __builtin_unreachable() on some non-ASCII
+    // characters after a key; TOML files are ASCII (strings take \\uXXXX).
+    CHECK(usage_error([&] { adalora::config_text_tokens("eta\xce\x8c = 1\n", "x.toml", train); }) ==
+          "config x.toml: TOML error at line 1: a non-ASCII byte (allowed: ASCII; write other characters in strings as "
+          "\\uXXXX)");
+    CHECK(adalora::config_text_tokens("out = \"r\\u00e9sum\\u00e9\"\n", "x.toml", train) ==
+          std::vector<std::string>{"--out=r\xc3\xa9sum\xc3\xa9"});
 }
 
 TEST_CASE("driver: validate() refuses each inconsistent option, naming it") {

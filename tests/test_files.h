@@ -86,4 +86,18 @@ inline adalora::RunConfig tiny(const std::string &method, const std::string &tas
     return c;
 }
 
+// A file of the repository (e.g. "data/digits.csv.gz"): beside the working
+// directory (make test runs in the repository) or above the test binary
+// (build/<dir>/test_adalora).
+inline std::string repo_file(const std::string &rel) {
+    if (std::filesystem::exists(rel)) return rel;
+    for (std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe").parent_path(); p.has_relative_path();
+         p = p.parent_path())
+        if (std::filesystem::exists(p / rel)) return (p / rel).string();
+    FAIL(rel << " not found from the working directory or above the test binary");
+    return "";
+}
+
+inline std::string vendored_file() { return repo_file("data/digits.csv.gz"); }
+
 }  // namespace test

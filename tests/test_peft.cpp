@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "adapter_file.h"
-#include "cli_sandbox.h"
+#include "test_sandbox.h"
 #include "peft_format.h"
 #include "run.h"
 #include "tasks.h"
@@ -32,7 +32,7 @@ adalora::RunConfig small_run(const std::string &method) {
     CLI::App app;
     adalora::RunConfig c;
     adalora::add_train_options(&app, c);
-    app.parse(cli::kTiny + " --seed 4 --out unused --method " + method, false);
+    app.parse(test::kTiny + " --seed 4 --out unused --method " + method, false);
     return c;
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("peft: a LoRA-form run has no λ and is refused by export") {
 }
 
 TEST_CASE("peft cli: train, export, import --out and export again give the same files") {
-    using namespace cli;
+    using namespace test;
     Sandbox box;
     REQUIRE(box.run("train " + kTiny + " --seed 2 --out run").code == 0);
     Result e = box.run("export run --format peft --out peft");
@@ -157,7 +157,7 @@ TEST_CASE("peft cli: train, export, import --out and export again give the same 
 }
 
 TEST_CASE("peft cli: hostile adapters, configs and base weights exit 2 with one line and write nothing") {
-    using namespace cli;
+    using namespace test;
     Sandbox box;
     REQUIRE(box.run("train " + kTiny + " --seed 2 --out run").code == 0);
     REQUIRE(box.run("train " + kTiny + " --method lora --out lora").code == 0);
@@ -232,7 +232,7 @@ TEST_CASE("peft cli: hostile adapters, configs and base weights exit 2 with one 
 }
 
 TEST_CASE("base weights: a run's adapter.safetensors as --base-weights reproduces the run; another base changes it") {
-    using namespace cli;
+    using namespace test;
     Sandbox box;
     const std::string mlp = "train " + kTiny + " --task planted-mlp --layers 2";
     REQUIRE(box.run(mlp + " --seed 1 --out a").code == 0);

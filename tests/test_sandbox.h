@@ -1,21 +1,23 @@
-// cli_sandbox.h: running the real `adalora` binary (the one beside the test
-// binary) in a fresh temporary directory, and checking its usage errors.
+// test_sandbox.h: the real `adalora` binary (the one beside the test binary)
+// run in a fresh temporary directory, and the check every refused input
+// shares: exit code 2, one line on stderr naming the culprit, nothing on
+// stdout, nothing written.
 #pragma once
 
 #include <doctest/doctest.h>
-
+#include <stdlib.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-namespace cli {
+namespace test {
 
 namespace fs = std::filesystem;
 
@@ -37,6 +39,11 @@ inline std::vector<std::string> lines_of(const std::string &text) {
     return lines;
 }
 
+// A tiny planted-linear run: 6 modules of width 8, 120 steps.
+inline const std::string kTiny =
+    "--width 8 --layers 1 --train-rows 128 --test-rows 128 --batch 16 --init_r 4 --target_r 2 "
+    "--tinit 20 --tfinal 40 --deltaT 10 --total_step 120 --log-every 20 --log quiet";
+
 struct Result {
     int code = -1;
     std::string out, err;
@@ -55,13 +62,30 @@ struct Sandbox {
     }
     ~Sandbox() {
         std::error_code ec;
+        fs::permissions(work, fs::perms::owner_all, fs::perm_options::add, ec);
+        for (auto it = fs::recursive_directory_iterator(work, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            if (it->is_directory(ec)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
         fs::remove_all(root, ec);
     }
-    void write(const std::string &name, const std::string &text) const { std::ofstream(work / name) << text; }
+    Sandbox(const Sandbox &) = delete;
+    Sandbox &operator=(const Sandbox &) = delete;
+    void write(const std::string &name, const std::string &text) const {
+        std::ofstream(work / name, std::ios::binary) << text;
+    }
+    // The names directly in the work directory.
     std::set<std::string> entries() const {
         std::set<std::string> names;
         for (auto &e : fs::directory_iterator(work)) names.insert(e.path().filename().string());
         return names;
+    }
+    // Every path under the work directory with its content ("<dir>" for a
+    // directory), to show that a refused run created, changed or removed nothing.
+    std::map<std::string, std::string> tree() const {
+        std::map<std::string, std::string> t;
+        for (auto &e : fs::recursive_directory_iterator(work))
+            t[fs::relative(e.path(), work).string()] = e.is_directory() ? "<dir>" : read_text(e.path());
+        return t;
     }
     Result run(const std::string &args) const {
         const std::string cmd = "cd '" + work.string() + "' && '" + driver_binary() + "' " + args + " >'" +
@@ -75,16 +99,13 @@ struct Sandbox {
     }
 };
 
-// A tiny planted-linear run: 6 modules of width 8, 120 steps.
-inline const std::string kTiny =
-    "--width 8 --layers 1 --train-rows 128 --test-rows 128 --batch 16 --init_r 4 --target_r 2 "
-    "--tinit 20 --tfinal 40 --deltaT 10 --total_step 120 --log-every 20 --log quiet";
-
 // Runs `args` expecting a usage error: exit code 2, exactly one line on
-// stderr that names `culprit`, nothing on stdout, and the work directory
-// unchanged (no run directory, no DIR.tmp-* leftover).
-inline void expect_usage_error(const Sandbox &box, const std::string &args, const std::string &culprit) {
-    const std::set<std::string> before = box.entries();
+// stderr, "adalora: ..." naming `culprit` (and `allowed`, the allowed values,
+// when given), nothing on stdout, and the work directory exactly as it was
+// (no run directory, no DIR.tmp-* leftover, nothing changed).
+inline void expect_usage_error(const Sandbox &box, const std::string &args, const std::string &culprit,
+                               const std::string &allowed = "") {
+    const std::map<std::string, std::string> before = box.tree();
     Result r = box.run(args);
     CAPTURE(args);
     CAPTURE(r.err);
@@ -95,7 +116,8 @@ inline void expect_usage_error(const Sandbox &box, const std::string &args, cons
     CHECK(lines_of(r.err).size() == 1);
     CHECK(r.err.rfind("adalora: ", 0) == 0);
     CHECK(r.err.find(culprit) != std::string::npos);
-    CHECK(box.entries() == before);
+    if (!allowed.empty()) CHECK(r.err.find(allowed) != std::string::npos);
+    CHECK(box.tree() == before);
 }
 
-}  // namespace cli
+}  // namespace test

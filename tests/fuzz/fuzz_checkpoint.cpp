@@ -1,0 +1,10 @@
+// fuzz_checkpoint.cpp: libFuzzer target of the checkpoint parser
+// (driver/checkpoint.h); the Makefile builds it once that header exists.
+#include "fuzz_target.h"
+#include "checkpoint.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    using namespace adalora;
+    return fuzz::expect_value_or_usage_error(data, size,
+                                             [](const std::string &bytes) { (void)parse_checkpoint(bytes, "fuzz.ckpt"); });
+}
