@@ -96,6 +96,7 @@ struct Reader {
 
     [[noreturn]] void fail(const std::string &what) const { throw UsageError(name + ": malformed checkpoint: " + what); }
     template <class T> void raw(T *p, size_t n) {
+        if (n == 0) return;  // an empty record: p may be a null data() (memcpy's arguments must not be)
         std::memcpy(p, in.data() + pos, n * sizeof(T));
         pos += n * sizeof(T);
     }

@@ -345,6 +345,24 @@ TEST_CASE("checkpoint: the parser refuses every truncation and survives random r
     CHECK(refused > 0);
 }
 
+TEST_CASE("checkpoint: the inputs that once crashed the fuzz target parse or are refused (tests/fuzz/regressions)") {
+    // Each is fed as fuzz_checkpoint.cpp feeds it: resealed. Under
+    // `make test SANITIZE=1` an undefined read or copy here is a failure.
+    const fs::path dir = test::repo_file("tests/fuzz/regressions/checkpoint");
+    int n = 0;
+    for (const auto &e : fs::directory_iterator(dir)) {
+        CAPTURE(e.path().filename().string());
+        std::string bytes = read_file(e.path());
+        adalora::reseal_checkpoint(bytes);
+        try {
+            adalora::parse_checkpoint(bytes, "regression");
+        } catch (const adalora::UsageError &) {
+        }
+        n++;
+    }
+    CHECK(n > 0);
+}
+
 TEST_CASE("numerical guard: a non-finite value stops with exit 3, names step, module and tensor, keeps the checkpoint") {
     TempDir d;
     adalora::RunConfig c = half_run("adalora");
