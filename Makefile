@@ -41,6 +41,9 @@ LDLIBS   += -llapacke -lopenblas -lz -lm -lpthread
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
   SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  # -O1, as the sanitizers' manuals suggest: reports keep their line numbers
+  # and the instrumented build compiles about a third faster (CI time).
+  OPT        := -O1
   # GCC warns of uninitialised values inside libstdc++'s <regex> only when
   # ASan instruments it (false positives, as GCC's manual says of
   # -Wmaybe-uninitialized with sanitizers); the plain build keeps the warning.
