@@ -234,7 +234,11 @@ TEST_CASE("checkpoint: a run killed with SIGKILL at 20 random moments and resume
     const double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const adalora::Checkpoint reference = checkpoint_of(d.path / "straight" / "run");
     std::mt19937_64 rng(20261129);
-    std::uniform_real_distribution<double> moment(startup_ms / 2, startup_ms + (run_ms - startup_ms) / 60);
+    const double first = startup_ms / 2, last = startup_ms + (run_ms - startup_ms) / 60;
+    // A process started on a busy machine may need longer than the probe
+    // did: after a kill that found no new checkpoint, the window widens.
+    double stretch = 1;
+    long saved = -1;
     int kills = 0, resumes_mid_run = 0, finished_runs = 0;
     const fs::path run = d.path / "killed" / "run";
     for (int attempt = 0; attempt < 400; attempt++) {
@@ -247,13 +251,17 @@ TEST_CASE("checkpoint: a run killed with SIGKILL at 20 random moments and resume
             fs::remove_all(run);
             continue;
         }
-        if (exists && checkpoint_of(run).train.completed > 0) resumes_mid_run++;
+        const long completed = exists ? checkpoint_of(run).train.completed : -1;
+        if (completed > 0) resumes_mid_run++;
+        stretch = completed > saved ? 1 : std::min(stretch * 1.5, 50.0);
+        saved = completed;
         pid_t pid = spawn(d.path / "killed", exists ? std::vector<std::string>{"train", "--resume", "run", "--log", "quiet"}
                                                     : start);
         if (kills == 20) {  // the last resume runs to the end
             REQUIRE(wait_for(pid, d.path / "killed").code == 0);
             continue;
         }
+        std::uniform_real_distribution<double> moment(first, first + (last - first) * stretch);
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(moment(rng)));
         kill(pid, SIGKILL);
         Exit e = wait_for(pid, d.path / "killed");

@@ -44,6 +44,7 @@ nlohmann::json summary_of(const fs::path &cell) {
     s.erase("ms_per_step");
     s.erase("time_ms");
     s.erase("machine");  // where it ran (BLAS threads differ with --jobs), not what it computed
+    s.erase("peak_rss_kib");  // of the process, which differs with --jobs and the machine's state
     return s;
 }
 
