@@ -3,6 +3,14 @@
 
 #include <link.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ALLOC_COUNTER_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ALLOC_COUNTER_OFF 1
+#endif
+#endif
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +61,11 @@ inline void count(void *caller) {
 }  // namespace
 
 namespace alloc_counter {
+#ifdef ALLOC_COUNTER_OFF
+bool available() { return false; }
+#else
+bool available() { return true; }
+#endif
 void start() {
     if (n_blas_code < 0) {
         n_blas_code = 0;
@@ -67,6 +80,7 @@ Counts stop() {
 }
 }  // namespace alloc_counter
 
+#ifndef ALLOC_COUNTER_OFF
 extern "C" {
 void *malloc(size_t n) noexcept {
     count(__builtin_return_address(0));
@@ -97,3 +111,4 @@ int posix_memalign(void **out, size_t align, size_t n) noexcept {
 }
 void free(void *p) noexcept { __libc_free(p); }
 }
+#endif

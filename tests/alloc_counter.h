@@ -14,6 +14,11 @@ struct Counts {
     long blas = 0;  // called from OpenBLAS's code
 };
 
+// False in an AddressSanitizer build: ASan owns malloc there, and glibc's
+// own allocator must not be called beside it, so nothing is replaced or
+// counted (the plain build runs the allocation checks).
+bool available();
+
 void start();
 // Allocations since start(); counting stops.
 Counts stop();
