@@ -1,5 +1,6 @@
 // npy.cpp: .npy writer and hostile-input-safe reader.
 #include "npy.h"
+#include "le_reals.h"
 
 #include <cstring>
 #include <filesystem>
@@ -266,18 +267,7 @@ void npy_copy_reals(const NpyArray &a, const std::vector<uint64_t> &shape, const
         throw UsageError(name + ": dtype " + npy_descr(a.type) + " where a real array was expected (allowed: <f8, <f4)");
     if (a.shape != shape)
         throw UsageError(name + ": shape " + npy_shape_text(a.shape) + ", expected " + npy_shape_text(shape));
-    const uint64_t n = a.count();
-    for (uint64_t i = 0; i < n; i++) {
-        if (a.type == NpyType::f8) {
-            double d;
-            std::memcpy(&d, a.data.data() + 8 * i, 8);
-            out[i] = (Real)d;
-        } else {
-            float f;
-            std::memcpy(&f, a.data.data() + 4 * i, 4);
-            out[i] = (Real)f;
-        }
-    }
+    decode_le_reals(a.data.data(), (size_t)a.count(), a.type == NpyType::f8, out);
 }
 
 template void npy_copy_reals<float>(const NpyArray &, const std::vector<uint64_t> &, const std::string &, float *);

@@ -1,5 +1,6 @@
 // safetensors.cpp: the safetensors writer and its hostile-input reader.
 #include "safetensors.h"
+#include "le_reals.h"
 
 #include <algorithm>
 #include <cstring>
@@ -310,17 +311,7 @@ Tensor make_tensor(const std::string &name, const std::vector<int64_t> &shape, c
 
 std::vector<real> tensor_values(const Tensor &t) {
     std::vector<real> v(t.elements());
-    for (size_t i = 0; i < v.size(); i++) {
-        if (t.dtype == Dtype::F32) {
-            float x;
-            std::memcpy(&x, t.bytes.data() + 4 * i, 4);
-            v[i] = (real)x;
-        } else {
-            double x;
-            std::memcpy(&x, t.bytes.data() + 8 * i, 8);
-            v[i] = (real)x;
-        }
-    }
+    decode_le_reals(t.bytes.data(), v.size(), t.dtype == Dtype::F64, v.data());
     return v;
 }
 
