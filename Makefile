@@ -31,8 +31,11 @@ CXX ?= c++
 # -MMD -MP: header dependencies, so editing a header rebuilds what uses it.
 OPT      ?= -O2
 WARN     := -Wall -Wextra
+# Include roots: C code names lib and reference_svd headers plainly ("model.h");
+# C++ names a driver or harness header by its layer ("train/run.h",
+# "harness/sweep.h"), so every include says which layer it reaches into.
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
-CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd -Idriver
+CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd -Idriver -Iexperiments
 # OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
 LDLIBS   += -llapacke -lopenblas -lz -lm -lpthread
 
@@ -83,23 +86,42 @@ ifeq ($(MAKELEVEL),0)
   endif
 endif
 
-LIB_SRC  := $(wildcard lib/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-LIB_A    := $(BUILD)/libadalora.a
+# One static archive per layer folder, linked from the top layer down, so an
+# object that calls a layer above its own finds the symbol unresolved and the
+# link fails (README, layout). Bottom to top:
+#   lib/                    libadalora.a          C11 core, BLAS only
+#   reference_svd/          libadalora_ref.a      C11, adds LAPACKE
+#   driver/base/            libdriver_base.a      errors, text helpers
+#   driver/config/          libdriver_config.a    RunConfig, options, conventions
+#   driver/formats/         libdriver_formats.a   npy, safetensors, adapter files
+#   driver/tasks/           libdriver_tasks.a     planted tasks, digits, oracle
+#   driver/train/           libdriver_train.a     methods, the run, checkpoints
+#   experiments/harness/    libharness.a          sweep and report
+#   driver/cli/             libdriver_cli.a       the commands (main.cpp apart)
+layer_src = $(wildcard $(1)/*.c $(1)/*.cpp)
+layer_obj = $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.c,$(BUILD)/%.o,$(call layer_src,$(1))))
 
-# reference_svd/ is a second library on top of lib/ (it adds LAPACKE).
-REF_SRC  := $(wildcard reference_svd/*.c)
-REF_OBJ  := $(REF_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(call layer_obj,lib)
+LIB_A    := $(BUILD)/libadalora.a
+REF_OBJ  := $(call layer_obj,reference_svd)
 REF_A    := $(BUILD)/libadalora_ref.a
 
-# The driver is a library (everything but main.cpp, also linked into the
-# tests) plus its main.
-DRIVER_SRC := $(filter-out driver/main.cpp,$(wildcard driver/*.cpp))
-DRIVER_OBJ := $(DRIVER_SRC:%.cpp=$(BUILD)/%.o)
-DRIVER_A   := $(BUILD)/libadalora_driver.a
-DRIVER     := $(BUILD)/adalora
+# The C++ layers, bottom to top: folder and archive name.
+CXX_LAYERS := driver/base:driver_base driver/config:driver_config driver/formats:driver_formats \
+              driver/tasks:driver_tasks driver/train:driver_train experiments/harness:harness \
+              driver/cli:driver_cli
+layer_dir  = $(word 1,$(subst :, ,$(1)))
+layer_name = $(word 2,$(subst :, ,$(1)))
+layer_a    = $(BUILD)/lib$(call layer_name,$(1)).a
+DRIVER_MAIN := driver/cli/main.cpp
+# Archives top layer first (the link order), then the C libraries.
+CXX_ARCHIVES := $(foreach l,$(shell echo $(CXX_LAYERS) | tr ' ' '\n' | tac),$(call layer_a,$(l)))
+ARCHIVES     := $(CXX_ARCHIVES) $(REF_A) $(LIB_A)
+CXX_OBJ      := $(filter-out $(BUILD)/$(DRIVER_MAIN:.cpp=.o),$(foreach l,$(CXX_LAYERS),$(call layer_obj,$(call layer_dir,$(l)))))
+DRIVER       := $(BUILD)/adalora
 
-TEST_SRC := $(wildcard tests/*.cpp)
+# Every test source below tests/ but the fuzz targets and the cross-check.
+TEST_SRC := $(shell find tests -name '*.cpp' -not -path 'tests/fuzz/*' -not -path 'tests/crosscheck/*' | sort)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/test_adalora
 
@@ -108,7 +130,7 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
                 gnuplot-nox zlib1g-dev python3-torch python3-numpy
 
-.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets
+.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SANITIZE)" ]; then cp $(DRIVER) build/adalora; fi
 
@@ -132,17 +154,29 @@ $(REF_A): $(REF_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(DRIVER_A): $(DRIVER_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
+# One archive rule per C++ layer.
+define cxx_layer_rule
+$(call layer_a,$(1)): $(filter-out $(BUILD)/$(DRIVER_MAIN:.cpp=.o),$(call layer_obj,$(call layer_dir,$(1))))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(CXX_LAYERS),$(eval $(call cxx_layer_rule,$(l))))
 
-# Libraries in dependency order on the link line: driver, reference, core.
-$(DRIVER): $(BUILD)/driver/main.o $(DRIVER_A) $(REF_A) $(LIB_A)
+$(DRIVER): $(BUILD)/$(DRIVER_MAIN:.cpp=.o) $(ARCHIVES)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # The tests also run the driver binary of their own build (beside them).
-$(TEST_BIN): $(TEST_OBJ) $(DRIVER_A) $(REF_A) $(LIB_A) | $(DRIVER)
-	$(CXX) $(CXXFLAGS) $(TEST_OBJ) $(DRIVER_A) $(REF_A) $(LIB_A) -o $@ $(LDLIBS)
+$(TEST_BIN): $(TEST_OBJ) $(ARCHIVES) | $(DRIVER)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJ) $(ARCHIVES) -o $@ $(LDLIBS)
+
+# Test and benchmark sources also name the shared test support by folder
+# ("support/sandbox.h"); the product code cannot.
+$(TEST_OBJ): CXXFLAGS += -Itests
+
+# The suites are experiments/suites/*.toml; `make list-suites` names them.
+SUITES := $(sort $(basename $(notdir $(wildcard experiments/suites/*.toml))))
+list-suites:
+	@echo $(SUITES)
 
 deps:
 	@bash tools/install-deps.sh $(DEB_PACKAGES)
@@ -174,7 +208,6 @@ test-one: tests
 # Quick (fewer seeds and steps) by default, under 15 minutes on 2 cores;
 # FULL=1 runs the full grids into their own directories. The runs start
 # fresh each time (build/experiments*); `adalora sweep` itself resumes.
-SUITES      := allocation table4 table5 svd-cost revival orthogonality schedule digits conventions
 EXP_RUNS    := build/experiments$(if $(FULL),-full)
 EXP_RESULTS := experiments/results$(if $(FULL),-full)
 EXP_QUICK   := $(if $(FULL),,--quick)
@@ -195,14 +228,14 @@ experiments: deps
 # into experiments/results-full/. Quick: 3 repetitions, the median counts;
 # FULL: 1. Run it on a quiet machine.
 BENCH_SRC     := $(wildcard experiments/bench/*.cpp)
-BENCH_OBJ     := $(BENCH_SRC:%.cpp=build/float/%.o) build/float/tests/alloc_counter.o
+BENCH_OBJ     := $(BENCH_SRC:%.cpp=build/float/%.o) build/float/tests/support/alloc_counter.o
 BENCH_BIN     := build/float/adalora_bench
 BENCH_RUNS    := build/bench$(if $(FULL),-full)
 BENCH_RESULTS := experiments/results$(if $(FULL),-full)
 
-$(BENCH_BIN): $(BENCH_OBJ) build/float/libadalora_driver.a build/float/libadalora_ref.a build/float/libadalora.a
-	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS) -ldl
 $(BENCH_OBJ): CXXFLAGS += -Itests
+$(BENCH_BIN): $(BENCH_OBJ) $(ARCHIVES)
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS) -ldl
 
 bench: deps
 	@$(MAKE) --no-print-directory PRECISION=float $(BENCH_BIN) build/float/adalora
@@ -223,11 +256,10 @@ crosscheck: deps
 	@$(MAKE) --no-print-directory PRECISION=double driver
 	@bash tests/crosscheck/run.sh build/double/adalora build/crosscheck $(PYTHON)
 # libFuzzer targets (tests/fuzz/fuzz_NAME.cpp), each built once the parser it
-# calls exists: config always, npy, safetensors and checkpoint when
-# driver/NAME.h does. tests/fuzz/run.sh runs each for FUZZ_SECONDS from a
+# calls exists. tests/fuzz/run.sh runs each for FUZZ_SECONDS from a
 # scratch copy of tests/fuzz/corpus/NAME and fails on any crash.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := config $(foreach t,npy safetensors checkpoint,$(if $(wildcard driver/$(t).h),$(t)))
+FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp)))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 # clang-14 only recommends the runtime that holds libFuzzer (Debian 12).
 FUZZ_PACKAGES := clang libclang-rt-14-dev
@@ -239,11 +271,11 @@ fuzz:
 
 fuzz-targets: $(FUZZ_BINS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzz_target.h $(DRIVER_A) $(REF_A) $(LIB_A)
-	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer $< $(DRIVER_A) $(REF_A) $(LIB_A) -o $@ $(LDLIBS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzz_target.h $(ARCHIVES)
+	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer $< $(ARCHIVES) -o $@ $(LDLIBS)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(DRIVER_OBJ:.o=.d) $(BUILD)/driver/main.d $(TEST_OBJ:.o=.d) $(FUZZ_BINS:=.d)
+-include $(LIB_OBJ:.o=.d) $(REF_OBJ:.o=.d) $(CXX_OBJ:.o=.d) $(BUILD)/$(DRIVER_MAIN:.cpp=.d) $(TEST_OBJ:.o=.d) $(FUZZ_BINS:=.d)
 -include $(BENCH_OBJ:.o=.d)

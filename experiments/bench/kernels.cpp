@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "alloc_counter.h"
+#include "support/alloc_counter.h"
 #include "step_case.h"
 
 extern "C" {

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "blas_kernel.h"
+#include "train/blas_kernel.h"
 #include "kernels.h"
-#include "machine.h"
-#include "options.h"
+#include "train/machine.h"
+#include "config/run_config.h"
 
 namespace {
 

@@ -12,9 +12,9 @@
 #include <memory>
 #include <string>
 
-#include "methods.h"
-#include "projection_step.h"
-#include "tasks.h"
+#include "train/methods.h"
+#include "train/projection_step.h"
+#include "tasks/tasks.h"
 
 extern "C" {
 #include "trainer.h"

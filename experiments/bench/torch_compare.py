@@ -42,7 +42,7 @@ LR, BETA1, BETA2, GAMMA, ALPHA = 5e-3, 0.85, 0.85, 0.1, 8.0
 
 
 def module_shapes(case):
-    """(d_in, d_out, bias, gelu, chain) per module, as driver/tasks.cpp builds them."""
+    """(d_in, d_out, bias, gelu, chain) per module, as driver/tasks/tasks.cpp builds them."""
     d = case["width"]
     mods = []
     if case["task"] == "planted-linear":

@@ -4,7 +4,7 @@
 // twice: as it is (the header checks) and resealed with a valid size and
 // checksum (reseal_checkpoint), which lets mutations reach the record parser.
 #include "fuzz_target.h"
-#include "checkpoint.h"
+#include "train/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     using namespace adalora;

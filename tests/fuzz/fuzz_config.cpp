@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "fuzz_target.h"
-#include "options.h"
+#include "config/options.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // fuzz_npy.cpp: libFuzzer target of the .npy reader (driver/npy.h); the
 // Makefile builds it once that header exists.
 #include "fuzz_target.h"
-#include "npy.h"
+#include "formats/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     using namespace adalora;

@@ -1,7 +1,7 @@
 // fuzz_safetensors.cpp: libFuzzer target of the safetensors reader
 // (driver/safetensors.h); the Makefile builds it once that header exists.
 #include "fuzz_target.h"
-#include "safetensors.h"
+#include "formats/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     using namespace adalora;

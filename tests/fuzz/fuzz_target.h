@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "options.h"  // adalora::UsageError
+#include "config/run_config.h"  // adalora::UsageError
 
 namespace fuzz {
 

@@ -1,0 +1,18 @@
+// util.h: small text helpers every layer of the driver shares.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace adalora {
+
+// The items joined by `sep` ("a, b, c").
+std::string join(const std::vector<std::string> &items, const char *sep);
+
+// Whether `s` ends with `tail`.
+bool ends_with(const std::string &s, const std::string &tail);
+
+// A number as the command line would take it back exactly ("%.17g").
+std::string number_text(double v);
+
+}  // namespace adalora

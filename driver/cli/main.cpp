@@ -1,0 +1,174 @@
+// main.cpp: the `adalora` command line. Parsing is CLI11's (Debian's
+// libcli11-dev): typed options and one-line errors. Every bad input ends with
+// one line on stderr and exit code 2, before anything is written; a
+// non-finite value in training with exit code 3 (README: exit codes).
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "train/blas_kernel.h"
+#include "cli/commands.h"
+#include "config/conventions.h"
+#include "config/options.h"
+#include "cli/peft_commands.h"
+#include "harness/report.h"
+#include "train/run_dir.h"
+#include "harness/sweep.h"
+#include "cli/trace_diff.h"
+
+namespace {
+
+// argv with the tokens of `--resume DIR` (the run's stored options) and of
+// `--config FILE` (after the subcommand) spliced in front of the flags, in
+// that order, so the file overrides nothing stored and flags override the file.
+std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::vector<std::string> file_tokens;
+    for (size_t i = 0; i < args.size(); i++) {
+        std::string path;
+        if (args[i] == "--config" && i + 1 < args.size()) path = args[i + 1];
+        else if (args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
+        else continue;
+        file_tokens = adalora::config_file_tokens(path, cmd);
+        break;
+    }
+    if (!args.empty() && args[0] == "train")
+        for (size_t i = 0; i < args.size(); i++) {
+            std::string dir;
+            if (args[i] == "--resume" && i + 1 < args.size()) dir = args[i + 1];
+            else if (args[i].rfind("--resume=", 0) == 0) dir = args[i].substr(9);
+            else continue;
+            std::vector<std::string> stored = adalora::resume_tokens(dir);
+            file_tokens.insert(file_tokens.begin(), stored.begin(), stored.end());
+            break;
+        }
+    if (file_tokens.empty() || args.empty()) return args;
+    std::vector<std::string> out{args[0]};
+    out.insert(out.end(), file_tokens.begin(), file_tokens.end());
+    out.insert(out.end(), args.begin() + 1, args.end());
+    return out;
+}
+
+// CLI11 answers a missing or misspelt subcommand only with "A subcommand is
+// required"; this names the word given and the allowed ones.
+void check_subcommand(CLI::App &app, int argc, char **argv) {
+    if (argc > 1 && argv[1][0] == '-') return;  // --help, or an option CLI11 names
+    std::string names;
+    bool known = false;
+    for (const CLI::App *sub : app.get_subcommands([](CLI::App *) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+        known = known || (argc > 1 && sub->get_name() == argv[1]);
+    }
+    if (argc < 2) throw adalora::UsageError("a subcommand is required (allowed: " + names + ")");
+    if (!known) throw adalora::UsageError("unknown subcommand '" + std::string(argv[1]) + "' (allowed: " + names + ")");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    CLI::App app{"adalora: AdaLoRA reference implementation (see README.md)"};
+    app.require_subcommand(1);
+    std::string blas_kernel = "auto";  // blas_kernel.h; valid after any subcommand too (fallthrough)
+    app.add_option("--blas-kernel", blas_kernel, "auto, keep or an OpenBLAS kernel name (OPENBLAS_CORETYPE)")
+        ->capture_default_str();
+    app.fallthrough();
+
+    adalora::RunConfig train_cfg;
+    CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
+    adalora::add_train_options(train, train_cfg);
+    adalora::add_checkpoint_options(train, train_cfg);
+    adalora::add_crosscheck_options(train, train_cfg);
+
+    adalora::RunConfig compare_cfg;
+    compare_cfg.out.clear();
+    std::string compare_methods = "adalora,lora,lora-orth,svd-lora,prune-lora,svd-proj";
+    CLI::App *compare = app.add_subcommand("compare", "train every method on one task at one budget and print a table");
+    adalora::add_train_options(compare, compare_cfg);
+    compare->add_option("--methods", compare_methods, "comma list of methods")->capture_default_str();
+
+    adalora::SweepArgs sweep_args;
+    CLI::App *sweep = app.add_subcommand("sweep", "run every cell of a suite (resumable, shardable)");
+    sweep->add_option("suite", sweep_args.suite, "suite name (experiments/NAME.toml) or path")->required();
+    sweep->add_option("--out", sweep_args.out, "sweep directory (cells already in it are skipped)")->required();
+    sweep->add_option("--seeds", sweep_args.seeds, "seeds per cell (default: the suite's)")->check(CLI::Range(1, 1000));
+    sweep->add_option("--shard", sweep_args.shard, "run shard i of N: i/N")->capture_default_str();
+    sweep->add_option("--jobs", sweep_args.jobs, "cells run in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+    sweep->add_flag("--quick", sweep_args.quick, "apply the suite's [quick] settings");
+
+    adalora::ReportOptions report_opt;
+    bool report_no_plots = false;
+    CLI::App *report = app.add_subcommand("report", "merge sweep directories into REPORT_DIR/REPORT.md with plots");
+    report->add_option("dirs", report_opt.dirs, "sweep directories (DIR/<suite>/...), e.g. one per shard")->required();
+    report->add_option("--out", report_opt.out, "report directory (created; its parent must exist)")->required();
+    report->add_option("--gnuplot", report_opt.gnuplot, "gnuplot command")->capture_default_str();
+    report->add_flag("--no-plots", report_no_plots, "write REPORT.md without plots");
+
+    auto peft_commands = adalora::add_peft_commands(app);  // export, import
+
+    CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (spec section 4)");
+
+    adalora::ScheduleArgs sched;
+    CLI::App *schedule = app.add_subcommand("schedule", "print b(t) of Eq. 14, one 't b(t)' line per step");
+    schedule->add_option("--init-bgt,--init_bgt", sched.b0, "b(0)")->required();
+    schedule->add_option("--target-bgt,--target_bgt", sched.bT, "b(T)")->required();
+    schedule->add_option("--tinit", sched.tinit, "warm-up steps t_i")->required();
+    schedule->add_option("--tfinal", sched.tfinal, "final steps t_f")->required();
+    schedule->add_option("--total-step,--total_step", sched.total, "total steps T")->required();
+    schedule->add_option("--convention", sched.convention, "paper (t = 1..T) or peft (step = 0..T-1)")
+        ->capture_default_str();
+
+    adalora::TraceDiffArgs diff_args;
+    CLI::App *trace_diff = app.add_subcommand("trace-diff", "compare two --trace directories step by step (exit 0 equal, 1 different)");
+    trace_diff->add_option("A", diff_args.a, "first trace directory")->required();
+    trace_diff->add_option("B", diff_args.b, "second trace directory")->required();
+    trace_diff->add_option("--rtol", diff_args.rtol, "largest allowed max|a-b| / max(max|a|, max|b|)")->capture_default_str();
+    trace_diff->add_option("--atol", diff_args.atol, "largest allowed max|a-b| when rtol fails")->capture_default_str();
+
+    try {
+        check_subcommand(app, argc, argv);
+        // The subcommand decides which options a config file may set.
+        CLI::App *cmd = argc > 1 && std::string(argv[1]) == "compare" ? compare : train;
+        std::vector<std::string> args = expand_config(argc, argv, cmd);
+        std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+        app.parse(args);
+    } catch (const CLI::ParseError &e) {
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 2;
+    } catch (const adalora::UsageError &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 2;
+    }
+    try {
+        adalora::check_blas_kernel_mode(blas_kernel);
+        if (*train || *compare || *sweep) adalora::apply_blas_kernel(blas_kernel, argv);
+        if (*train) return adalora::cmd_train(train_cfg);
+        if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
+        if (*trace_diff) return adalora::cmd_trace_diff(diff_args);
+        if (*schedule) return adalora::cmd_schedule(sched);
+        if (int code = adalora::run_peft_command(*peft_commands); code >= 0) return code;
+        if (*conventions) {
+            std::fputs(adalora::conventions_table().c_str(), stdout);
+            return 0;
+        }
+        if (*report) {
+            report_opt.plots = !report_no_plots;
+            return adalora::cmd_report(report_opt);
+        }
+        if (*sweep) return adalora::run_sweep(sweep_args) == 0 ? 0 : 1;
+    } catch (const adalora::UsageError &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 2;
+    } catch (const adalora::NonFiniteError &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 3;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "adalora: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,201 @@
+// options.cpp: train options, config files and their validation.
+#include "config/options.h"
+#include "base/util.h"
+
+#include "config/conventions.h"
+#include "config/toml_input.h"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace adalora {
+
+namespace {
+
+
+// One scalar of a config file as command-line text.
+std::string scalar_text(const toml::node &n, const std::string &key) {
+    if (auto s = n.value_exact<std::string>()) return *s;
+    if (auto i = n.value_exact<int64_t>()) return std::to_string(*i);
+    if (auto d = n.value_exact<double>()) return number_text(*d);
+    if (auto b = n.value_exact<bool>()) return *b ? "true" : "false";
+    throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
+}
+
+
+void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string &key,
+              const std::string &value) {
+    const CLI::Option *opt = cmd->get_option_no_throw("--" + key);
+    if (!opt || key == "config" || key == "help")
+        throw UsageError("config: unknown key '" + key + "' (see 'adalora " + cmd->get_name() + " --help')");
+    tokens.push_back("--" + key + "=" + value);
+}
+
+std::vector<std::string> toml_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
+    const toml::table table = parse_toml(text, path, "config " + path);
+    std::vector<std::string> tokens;
+    for (auto &&[k, node] : table) {
+        std::string key(k.str());
+        if (auto *arr = node.as_array()) {
+            std::vector<std::string> items;
+            for (auto &&item : *arr) items.push_back(scalar_text(item, key));
+            push_key(tokens, cmd, key, join(items, ","));
+        } else if (node.is_table()) {
+            throw UsageError("config " + path + ": key '" + key + "' is a table; keys are flat (allowed: the train options)");
+        } else {
+            push_key(tokens, cmd, key, scalar_text(node, key));
+        }
+    }
+    return tokens;
+}
+
+std::vector<std::string> json_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error &e) {
+        throw UsageError("config " + path + ": JSON error at byte " + std::to_string(e.byte) + ": not valid JSON");
+    } catch (const nlohmann::json::exception &e) {
+        // Valid syntax the parser still refuses, such as a number beyond the
+        // range of a double (found by the config fuzz target): its message
+        // without the "[json.exception.out_of_range.406] " prefix.
+        const std::string what = e.what();
+        const size_t end = what.find("] ");
+        throw UsageError("config " + path + ": JSON error: " + (end == std::string::npos ? what : what.substr(end + 2)));
+    }
+    if (!doc.is_object()) throw UsageError("config " + path + ": the top level must be an object");
+    std::vector<std::string> tokens;
+    for (auto &[key, value] : doc.items()) {
+        if (value.is_array()) {
+            std::vector<std::string> items;
+            for (auto &item : value) items.push_back(config_value_text(item, key));
+            push_key(tokens, cmd, key, join(items, ","));
+        } else if (value.is_object()) {
+            throw UsageError("config " + path + ": key '" + key + "' is an object; keys are flat (allowed: the train options)");
+        } else {
+            push_key(tokens, cmd, key, config_value_text(value, key));
+        }
+    }
+    return tokens;
+}
+
+}  // namespace
+
+std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
+    std::ifstream in(path, std::ios::binary);
+    std::error_code ec;  // a directory opens but cannot be read
+    if (!in || !std::filesystem::is_regular_file(path, ec))
+        throw UsageError("--config " + path + ": cannot read the file");
+    std::stringstream text;
+    text << in.rdbuf();
+    return config_text_tokens(text.str(), path, cmd);
+}
+
+std::vector<std::string> config_text_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
+    if (ends_with(path, ".toml")) return toml_tokens(text, path, cmd);
+    if (ends_with(path, ".json")) return json_tokens(text, path, cmd);
+    throw UsageError("--config " + path + ": unknown file type (allowed: .toml, .json)");
+}
+
+void add_train_options(CLI::App *cmd, RunConfig &c) {
+    // A flag given twice (config file, then command line) keeps the last value.
+    cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    cmd->add_option("--config", "TOML or JSON file with the same keys as these options; flags override it");
+    cmd->add_option("--task", c.task, "task: " + join(kTasks, ", "))->capture_default_str();
+    cmd->add_option("--method", c.method, "method: " + join(kMethods, ", "))->capture_default_str();
+    cmd->add_option("--seed", c.seed, "random seed of the task, the initialisation and the batches")
+        ->check(CLI::Validator(
+            [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
+            "UINT64"))
+        ->capture_default_str();
+    cmd->add_option("--out", c.out, "output directory (must not exist; written atomically)");
+    cmd->add_option("--init_r,--init-r", c.init_r, "initial rank r0 of every matrix")->capture_default_str();
+    cmd->add_option("--target_r,--target-r", c.target_r, "target average rank: b(T) = n * target_r")->capture_default_str();
+    cmd->add_option("--target-budget,--target_budget", c.target_budget, "b(T), the total kept triplets (0: n * target_r)")->capture_default_str();
+    cmd->add_option("--tinit", c.tinit, "warm-up steps t_i")->capture_default_str();
+    cmd->add_option("--tfinal", c.tfinal, "final fine-tuning steps t_f")->capture_default_str();
+    cmd->add_option("--deltaT,--delta-t", c.deltaT, "steps between two mask steps")->capture_default_str();
+    cmd->add_option("--total_step,--total-step", c.total_step, "total steps T")->capture_default_str();
+    cmd->add_option("--beta1", c.beta1, "EMA rate of the sensitivity (Eq. 11)")->capture_default_str();
+    cmd->add_option("--beta2", c.beta2, "EMA rate of the uncertainty (Eq. 12)")->capture_default_str();
+    cmd->add_option("--orth_reg_weight,--orth-reg-weight", c.orth_reg_weight, "gamma of Eq. 4")->capture_default_str();
+    cmd->add_option("--lora_alpha,--lora-alpha", c.lora_alpha, "alpha: scale s = alpha / r0")->capture_default_str();
+    cmd->add_option("--lora_r,--lora-r", c.lora_r, "rank of lora, lora-orth and svd-lora (0: target_r)")->capture_default_str();
+    cmd->add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
+    cmd->add_option("--weight_decay,--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
+    cmd->add_option("--clip", c.clip, "global gradient-norm bound (0: off; -1: the convention's, original 1.0)")
+        ->capture_default_str();
+    cmd->add_option("--convention", c.convention, "preset of the conventions table: paper, peft, original")
+        ->capture_default_str();
+    for (const auto &row : convention_rows()) {
+        if (row.option == "clip") continue;  // a number of its own, above
+        std::string help = "spec row " + row.rows + ": " + row.what + " (default: the convention's)";
+        std::string underscored = row.option;
+        for (char &ch : underscored) ch = ch == '-' ? '_' : ch;
+        cmd->add_option_function<std::string>(
+            "--" + row.option + ",--" + underscored,
+            [&c, name = row.option](const std::string &v) { c.convention_rows[name] = v; }, help);
+    }
+    cmd->add_option("--batch", c.batch, "mini-batch rows")->capture_default_str();
+    cmd->add_option("--importance", c.importance, "triplet score: " + join(kImportance, ", "))->capture_default_str();
+    cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
+    cmd->add_flag("--hard-delete,--hard_delete", c.hard_delete,
+                  "adalora: a pruned triplet is zeroed for good instead of masked (prune-lora always is)");
+    cmd->add_option("--svd", c.svd, "svd-proj's exact SVD: " + join(kSvdMethods, ", "))->capture_default_str();
+    cmd->add_option("--log-every,--log_every", c.log_every, "steps between metrics.csv rows")->capture_default_str();
+    cmd->add_flag("--mask-jump,--mask_jump", c.mask_jump,
+                  "measure the task-loss change each mask step causes on its batch (metrics.csv mask_jump)");
+    cmd->add_option("--log", c.log, "stderr log: " + join(kLogModes, ", "))->capture_default_str();
+    cmd->add_option("--on-nonfinite,--on_nonfinite", c.on_nonfinite,
+                    "a NaN/Inf loss, gradient or parameter: stop (exit 3) or skip-step (discard that step's update)")
+        ->capture_default_str();
+    cmd->add_option("--width", c.task_opt.width, "task width d")->capture_default_str();
+    cmd->add_option("--layers", c.task_opt.layers, "task layers L")->capture_default_str();
+    cmd->add_option("--planted-ranks,--planted_ranks", c.task_opt.planted_ranks,
+                    "comma list of planted ranks, one per module (default: drawn from the seed)");
+    cmd->add_option("--noise", c.task_opt.noise, "std of the training targets' noise")->capture_default_str();
+    cmd->add_option("--train-rows,--train_rows", c.task_opt.train_rows, "training rows")->capture_default_str();
+    cmd->add_option("--test-rows,--test_rows", c.task_opt.test_rows, "test rows")->capture_default_str();
+    cmd->add_option("--data-dir,--data_dir", c.task_opt.data_dir, "digits: directory of digits.csv.gz")->capture_default_str();
+    cmd->add_option("--cache-dir,--cache_dir", c.task_opt.cache_dir, "digits: directory of the cached pretrained bases")
+        ->capture_default_str();
+    cmd->add_option("--pretrain-steps,--pretrain_steps", c.task_opt.pretrain_steps,
+                    "digits: AdamW steps of the base on digits 0-4")->capture_default_str();
+    cmd->add_option("--pretrain-seed,--pretrain_seed", c.task_opt.pretrain_seed,
+                    "digits: seed of the base's random start and batches")
+        ->check(CLI::Validator(
+            [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
+            "UINT64"))
+        ->capture_default_str();
+    cmd->add_option("--base-weights,--base_weights", c.task_opt.base_weights,
+                    "safetensors file with NAME.W0 [d_out, d_in] (and optionally NAME.bias) per module: the frozen base "
+                    "(planted tasks: the teacher's too); a run's adapter.safetensors qualifies");
+}
+
+void add_checkpoint_options(CLI::App *cmd, RunConfig &c) {
+    cmd->add_option("--save-every,--save_every", c.save_every, "steps between checkpoints in the run directory (0: none)")
+        ->capture_default_str();
+    cmd->add_option("--stop-after,--stop_after", c.stop_after,
+                    "end cleanly after this step with a checkpoint (0: run to total_step)")
+        ->capture_default_str();
+    cmd->add_option("--resume", c.resume, "continue the interrupted run in this directory (its options are kept)");
+    // Hidden (no group): how the tests make one step non-finite on purpose.
+    cmd->add_option("--inject-nonfinite", c.inject_nonfinite, "tests only")->group("");
+}
+
+void add_crosscheck_options(CLI::App *cmd, RunConfig &c) {
+    cmd->add_option("--dump-init,--dump_init", c.dump_init,
+                    "write the initial state and every mini-batch of the run as .npy files into this new directory");
+    cmd->add_option("--init-from,--init_from", c.init_from,
+                    "start from a --dump-init directory: its state and batches (its index must match this run)");
+    cmd->add_option("--trace", c.trace, "write per-step tensors and scalars as .npy files into this new directory");
+    cmd->add_option("--trace-steps,--trace_steps", c.trace_steps,
+                    "steps to trace with --trace: comma list of steps and ranges, e.g. 0-20,50,100 (default: all)");
+}
+
+}  // namespace adalora

@@ -1,0 +1,217 @@
+// peft_format.cpp: run adapter <-> PEFT AdaLoRA adapter.
+#include "formats/peft_format.h"
+#include "base/util.h"
+
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "base/errors.h"
+
+namespace adalora {
+
+namespace {
+
+const std::string kPrefix = "base_model.model.";
+const char *const kParts[] = {"lora_A", "lora_B", "lora_E"};
+// The AdaLoraConfig hyper-parameters a run records under the same names.
+const char *const kHyper[] = {"target_r", "tinit", "tfinal", "deltaT", "beta1", "beta2",
+                              "orth_reg_weight", "lora_alpha", "total_step"};
+// A PEFT file may not make import allocate beyond this (hostile shapes).
+constexpr uint64_t kMaxImportBytes = uint64_t(1) << 31;
+
+// Slices of a row-major [rows, cols] tensor along `axis` (0: rows, 1:
+// columns): slice from[i] of src goes to slice to[i] of a new tensor with
+// dst_n slices along that axis, the others zero. Copies bytes, so values
+// survive bit for bit in any dtype.
+Tensor move_slices(const Tensor &src, int64_t rows, int64_t cols, int axis, const std::vector<int> &from,
+                   const std::vector<int> &to, int64_t dst_n, const std::string &name,
+                   const std::vector<int64_t> &shape) {
+    const size_t es = dtype_size(src.dtype);
+    const int64_t dst_rows = axis == 0 ? dst_n : rows, dst_cols = axis == 0 ? cols : dst_n;
+    Tensor t;
+    t.name = name;
+    t.dtype = src.dtype;
+    t.shape = shape;
+    t.bytes.assign((size_t)(dst_rows * dst_cols) * es, '\0');
+    for (size_t i = 0; i < from.size(); i++) {
+        if (axis == 0) {
+            std::copy_n(src.bytes.data() + (size_t)from[i] * cols * es, cols * es, &t.bytes[(size_t)to[i] * cols * es]);
+        } else {
+            for (int64_t r = 0; r < rows; r++)
+                std::copy_n(src.bytes.data() + ((size_t)r * cols + from[i]) * es, es,
+                            &t.bytes[((size_t)r * dst_cols + to[i]) * es]);
+        }
+    }
+    return t;
+}
+
+std::vector<int> first_n(size_t n) {
+    std::vector<int> v(n);
+    std::iota(v.begin(), v.end(), 0);
+    return v;
+}
+
+std::string read_text(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError(path + ": cannot read the file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// One module of a PEFT adapter as found in its file.
+struct PeftModule {
+    std::vector<bool> pattern;
+    const Tensor *part[3] = {nullptr, nullptr, nullptr};  // lora_A, lora_B, lora_E
+};
+
+}  // namespace
+
+PeftAdapter peft_from_run(const RunAdapter &run) {
+    if (run.form != "svd")
+        throw UsageError(run.path + ": a LoRA-form run (method " + run.config.value("method", nlohmann::json()).dump() +
+                         ") has no λ; only SVD-form runs (adalora, svd-lora) export as PEFT's AdaLoRA");
+    PeftAdapter p;
+    p.weights.metadata = {{"format", "pt"}};
+    nlohmann::ordered_json pattern = nlohmann::ordered_json::object();
+    const int64_t r0 = run.r0;
+    for (const std::string &m : run.modules) {
+        const Tensor &P = run.tensor(m, "P"), &lam = run.tensor(m, "lambda"), &Q = run.tensor(m, "Q");
+        if (P.dtype != Q.dtype || P.dtype != lam.dtype)
+            throw UsageError(run.path + ": module '" + m + "' mixes dtypes in P, lambda and Q");
+        const std::vector<int> kept = run.kept(m);
+        const int64_t k = (int64_t)kept.size(), d_out = P.shape[0], d_in = Q.shape[1];
+        const std::vector<int> first = first_n(kept.size());
+        const std::string key = kPrefix + m + ".";
+        p.weights.tensors.push_back(move_slices(Q, r0, d_in, 0, kept, first, k, key + "lora_A", {k, d_in}));
+        p.weights.tensors.push_back(move_slices(P, d_out, r0, 1, kept, first, k, key + "lora_B", {d_out, k}));
+        p.weights.tensors.push_back(move_slices(lam, r0, 1, 0, kept, first, k, key + "lora_E", {k, 1}));
+        std::vector<bool> flags((size_t)r0, false);
+        for (int i : kept) flags[(size_t)i] = true;
+        pattern[m + ".lora_E"] = flags;
+    }
+    // AdaLoraConfig.to_dict() as save_pretrained writes it (LoraConfig's
+    // fields that matter here at their defaults, then AdaLoRA's).
+    auto hyper = [&](const char *key) { return run.config.value(key, nlohmann::ordered_json()); };
+    p.config = {{"peft_type", "ADALORA"}, {"task_type", nullptr}, {"auto_mapping", nullptr},
+                {"base_model_name_or_path", nullptr}, {"revision", nullptr}, {"inference_mode", true},
+                {"r", 8},  // LoraConfig's default; AdaLoRA ignores r and warns when it differs
+                {"target_modules", run.modules}, {"exclude_modules", nullptr}, {"lora_alpha", hyper("lora_alpha")},
+                {"lora_dropout", 0.0}, {"fan_in_fan_out", false}, {"bias", "none"}, {"use_rslora", false},
+                {"modules_to_save", nullptr}, {"init_lora_weights", true}, {"layers_to_transform", nullptr},
+                {"layers_pattern", nullptr}, {"alpha_pattern", nlohmann::ordered_json::object()}, {"use_dora", false},
+                {"init_r", r0}};
+    nlohmann::ordered_json &c = p.config;
+    for (const char *key : kHyper)
+        if (std::string(key) != "lora_alpha") c[key] = hyper(key);
+    c["rank_pattern"] = pattern;
+    return p;
+}
+
+Safetensors run_from_peft(const std::string &dir) {
+    const std::string config_path = dir + "/" + kPeftConfigName, weights_path = dir + "/" + kPeftWeightsName;
+    nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(read_text(config_path), nullptr, false);
+    auto bad = [&](const std::string &what) { return UsageError(config_path + ": " + what); };
+    if (cfg.is_discarded() || !cfg.is_object()) throw bad("not a JSON object");
+    if (cfg.value("peft_type", nlohmann::ordered_json()) != "ADALORA")
+        throw bad("peft_type is " + cfg.value("peft_type", nlohmann::ordered_json()).dump() + " (allowed: \"ADALORA\")");
+    const auto &init = cfg.value("init_r", nlohmann::ordered_json());
+    if (!init.is_number_integer() || init.get<int64_t>() < 1 || init.get<int64_t>() > 1000000)
+        throw bad("init_r is " + init.dump() + " (allowed: an integer 1..1000000)");
+    const int64_t r0 = init.get<int64_t>();
+    const nlohmann::ordered_json pattern = cfg.value("rank_pattern", nlohmann::ordered_json());
+    if (!pattern.is_null() && !pattern.is_object()) throw bad("rank_pattern must be an object or null");
+
+    const Safetensors file = read_safetensors(weights_path);
+    std::map<std::string, PeftModule> found;
+    std::vector<std::string> order;  // rank_pattern's order, else the file's
+    for (const Tensor &t : file.tensors) {
+        int part = -1;
+        for (int j = 0; j < 3; j++)
+            if (ends_with(t.name, std::string(".") + kParts[j])) part = j;
+        if (part < 0 || t.name.rfind(kPrefix, 0) != 0 || t.name.size() <= kPrefix.size() + 7)
+            throw UsageError(weights_path + ": unexpected tensor '" + t.name +
+                             "' (allowed: base_model.model.PATH.lora_A, .lora_B, .lora_E)");
+        const std::string module = t.name.substr(kPrefix.size(), t.name.size() - kPrefix.size() - 7);
+        if (!found.count(module) && pattern.is_null()) order.push_back(module);
+        found[module].part[part] = &t;
+    }
+    if (pattern.is_null()) {  // saved before any mask step: every triplet kept
+        for (const std::string &m : order) found[m].pattern.assign((size_t)r0, true);
+    } else {
+        for (const auto &[key, flags] : pattern.items()) {
+            if (!ends_with(key, ".lora_E") || key.size() == 7)
+                throw bad("rank_pattern key '" + key + "' (allowed: PATH.lora_E)");
+            const std::string module = key.substr(0, key.size() - 7);
+            if (!flags.is_array() || flags.size() != (size_t)r0)
+                throw bad("rank_pattern '" + key + "' must be a list of init_r = " + std::to_string(r0) + " booleans");
+            auto it = found.find(module);
+            if (it == found.end()) throw UsageError(weights_path + ": the tensors of module '" + module + "' are missing");
+            for (const auto &f : flags) {
+                if (!f.is_boolean()) throw bad("rank_pattern '" + key + "' holds " + f.dump() + " (allowed: true, false)");
+                it->second.pattern.push_back(f.get<bool>());
+            }
+            order.push_back(module);
+        }
+        for (const auto &[module, m] : found)
+            if (m.pattern.empty())
+                throw UsageError(weights_path + ": extra tensors of module '" + module + "', which rank_pattern does not list");
+    }
+
+    Safetensors run;
+    uint64_t total = 0;
+    for (const std::string &module : order) {
+        const PeftModule &m = found[module];
+        for (int j = 0; j < 3; j++)
+            if (!m.part[j])
+                throw UsageError(weights_path + ": the tensor '" + kPrefix + module + "." + kParts[j] + "' is missing");
+        const Tensor &A = *m.part[0], &B = *m.part[1], &E = *m.part[2];
+        const std::vector<int> kept = [&] {
+            std::vector<int> v;
+            for (size_t i = 0; i < m.pattern.size(); i++)
+                if (m.pattern[i]) v.push_back((int)i);
+            return v;
+        }();
+        const int64_t k = (int64_t)kept.size();
+        if (A.shape.size() != 2 || A.shape[0] != k || B.shape.size() != 2 || B.shape[1] != k || E.shape != std::vector<int64_t>{k, 1})
+            throw UsageError(weights_path + ": module '" + module + "' has lora_A " + shape_text(A.shape) + ", lora_B " +
+                             shape_text(B.shape) + ", lora_E " + shape_text(E.shape) + "; its rank_pattern keeps " +
+                             std::to_string(k) + " of " + std::to_string(r0) + " (expected [" + std::to_string(k) +
+                             ", d_in], [d_out, " + std::to_string(k) + "], [" + std::to_string(k) + ", 1])");
+        if (A.dtype != B.dtype || A.dtype != E.dtype)
+            throw UsageError(weights_path + ": module '" + module + "' mixes dtypes in lora_A, lora_B and lora_E");
+        const int64_t d_in = A.shape[1], d_out = B.shape[0];
+        total += (uint64_t)(d_out + d_in + 2) * (uint64_t)r0 * dtype_size(A.dtype);
+        if (total > kMaxImportBytes)
+            throw UsageError(weights_path + ": the adapter at full init_r would exceed 2 GiB (shapes too large)");
+        const std::vector<int> first = first_n(kept.size());
+        run.tensors.push_back(move_slices(B, d_out, k, 1, first, kept, r0, module + ".P", {d_out, r0}));
+        run.tensors.push_back(move_slices(E, k, 1, 0, first, kept, r0, module + ".lambda", {r0}));
+        run.tensors.push_back(move_slices(A, k, d_in, 0, first, kept, r0, module + ".Q", {r0, d_in}));
+        Tensor keep;
+        keep.name = module + ".keep";
+        keep.dtype = A.dtype;
+        keep.shape = {r0};
+        for (bool f : m.pattern) {
+            const float one_f = f ? 1.0f : 0.0f;
+            const double one_d = f ? 1.0 : 0.0;
+            keep.bytes.append(A.dtype == Dtype::F32 ? reinterpret_cast<const char *>(&one_f)
+                                                    : reinterpret_cast<const char *>(&one_d),
+                              dtype_size(A.dtype));
+        }
+        run.tensors.push_back(std::move(keep));
+    }
+    if (order.empty()) throw UsageError(weights_path + ": no adapter tensors");
+    nlohmann::json config = {{"method", "adalora"}, {"imported_from", "peft"}, {"init_r", r0}};
+    for (const char *key : kHyper)
+        if (cfg.contains(key)) config[key] = nlohmann::json::parse(cfg[key].dump());
+    run.metadata = run_adapter_metadata("svd", (int)r0, order, config);
+    return run;
+}
+
+}  // namespace adalora

@@ -1,0 +1,42 @@
+// peft_format.h: adapters in Hugging Face PEFT's AdaLoRA format (the
+// `export` and `import` subcommands are cli/peft_commands.h).
+//
+// PEFT's save_pretrained of an AdaLoRA adapter writes DIR/adapter_model.safetensors
+// with, per target module PATH (its nn.ParameterDict entries, so no ".weight"):
+//   base_model.model.PATH.lora_A  [r, d_in]   = Q, the kept rows
+//   base_model.model.PATH.lora_B  [d_out, r]  = P, the kept columns
+//   base_model.model.PATH.lora_E  [r, 1]      = λ, the kept entries
+// where r is the module's kept rank (sum of its rank_pattern), and
+// DIR/adapter_config.json, an AdaLoraConfig whose rank_pattern maps
+// "PATH.lora_E" to init_r booleans. PEFT rebuilds each module at rank r but
+// keeps ranknum = init_r, so its scale stays lora_alpha / (init_r + 1e-5).
+#pragma once
+
+#include <string>
+
+#include "formats/adapter_file.h"
+
+namespace adalora {
+
+constexpr const char *kPeftWeightsName = "adapter_model.safetensors";
+constexpr const char *kPeftConfigName = "adapter_config.json";
+
+// A PEFT adapter in memory: the safetensors file and the config.
+struct PeftAdapter {
+    Safetensors weights;
+    nlohmann::ordered_json config;
+};
+
+// The PEFT form of an SVD-form run adapter (UsageError for a LoRA-form one).
+PeftAdapter peft_from_run(const RunAdapter &run);
+
+// A PEFT adapter directory read and checked against its config: peft_type
+// ADALORA, init_r, rank_pattern (init_r booleans per module), and every
+// module's three tensors with shapes that match the pattern's sums; a missing
+// or extra tensor, or a bad shape, is a UsageError naming the file.
+// Returns the run-adapter layout (adapter_file.h) at full init_r: kept
+// triplets at their places, pruned ones zero, keep flags from the pattern,
+// no W0 or bias.
+Safetensors run_from_peft(const std::string &dir);
+
+}  // namespace adalora

@@ -1,0 +1,73 @@
+// machine.cpp: reading the machine, the BLAS library and the commit.
+#include "train/machine.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "train/blas_kernel.h"
+
+// OpenBLAS's own description of itself (declared in its <cblas.h>); weak, so a
+// build against another BLAS links and reports "unknown".
+extern "C" char *openblas_get_config(void) __attribute__((weak));
+extern "C" char *openblas_get_corename(void) __attribute__((weak));
+extern "C" int openblas_get_num_threads(void) __attribute__((weak));
+
+namespace adalora {
+
+namespace {
+std::string trim(const std::string &s) {
+    size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t\r\n");
+    return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+}  // namespace
+
+std::string run_capture(const std::string &cmd) {
+    std::string out;
+    FILE *p = popen(cmd.c_str(), "r");
+    if (!p) return out;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    if (pclose(p) != 0) return "";
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+MachineInfo machine_info() {
+    MachineInfo m;
+    std::ifstream f("/proc/cpuinfo");
+    for (std::string line; std::getline(f, line);) {
+        if (line.rfind("processor", 0) == 0) m.cores++;
+        if (line.rfind("model name", 0) == 0 && m.cpu == "unknown") {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) m.cpu = trim(line.substr(colon + 1));
+        }
+    }
+    if (openblas_get_config) {
+        m.blas = openblas_get_config();  // "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
+        std::istringstream words(m.blas);
+        std::string name, version;
+        if (words >> name >> version) m.blas_version = name + " " + version;
+    }
+    m.kernel_choice = blas_kernel_choice();
+    if (openblas_get_corename) m.blas_kernel = openblas_get_corename();
+    if (openblas_get_num_threads) m.blas_threads = openblas_get_num_threads();
+    if (const char *core = std::getenv("OPENBLAS_CORETYPE")) m.coretype = core;
+    std::string commit = run_capture("git rev-parse --short HEAD 2>/dev/null");
+    if (!commit.empty()) m.commit = commit;
+    return m;
+}
+
+nlohmann::json to_json(const MachineInfo &m) {
+    return {{"cpu", m.cpu}, {"cores", m.cores}, {"blas", m.blas}, {"blas_version", m.blas_version},
+            {"blas_kernel", m.blas_kernel}, {"blas_kernel_choice", m.kernel_choice}, {"blas_threads", m.blas_threads}, {"openblas_coretype", m.coretype.empty() ? "not set" : m.coretype},
+            {"commit", m.commit}};
+}
+
+std::string blas_line(const MachineInfo &m) {
+    return "BLAS: " + m.blas_version + ", kernel " + m.blas_kernel + " (" + m.kernel_choice + "), " +
+           std::to_string(m.blas_threads) + " thread(s)";
+}
+
+}  // namespace adalora

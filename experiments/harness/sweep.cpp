@@ -1,0 +1,290 @@
+// sweep.cpp: suite files, the grid, and the resumable, shardable runner.
+#include "harness/sweep.h"
+#include "config/options.h"
+
+#include <CLI/CLI.hpp>
+#include <cblas.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "formats/adapter_file.h"
+#include "train/run.h"
+#include "config/toml_input.h"
+
+namespace adalora {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keys a suite may not set: the sweep owns them.
+const std::vector<std::string> kSweepOwned = {"out", "config", "seed", "log", "help"};
+
+nlohmann::json to_json(const toml::node &n, const std::string &key) {
+    if (auto s = n.value_exact<std::string>()) return *s;
+    if (auto i = n.value_exact<int64_t>()) return *i;
+    if (auto d = n.value_exact<double>()) return *d;
+    if (auto b = n.value_exact<bool>()) return *b;
+    throw UsageError("suite: key '" + key + "' has an unsupported value (allowed: string, number, boolean)");
+}
+
+// A short, file-name-safe rendering of a value for cell ids.
+std::string id_text(const nlohmann::json &v) {
+    std::string s = v.is_number_float() ? [&] { char b[32]; std::snprintf(b, sizeof b, "%g", v.get<double>()); return std::string(b); }() : config_value_text(v, "value");
+    for (char &c : s)
+        if (!std::isalnum((unsigned char)c) && c != '.' && c != '-' && c != '+') c = '-';
+    return s;
+}
+
+void check_key(CLI::App *train, const std::string &suite, const std::string &key) {
+    for (const auto &owned : kSweepOwned)
+        if (key == owned) throw UsageError("suite " + suite + ": key '" + key + "' is set by the sweep, not the suite");
+    if (!train->get_option_no_throw("--" + key))
+        throw UsageError("suite " + suite + ": unknown key '" + key + "' (allowed: the train options, description, seeds, variants, [quick])");
+}
+
+// Scalars into `fixed`, arrays into `axes`, inline tables of `variants`.
+void read_table(const toml::table &t, SweepSuite &s, CLI::App *train, bool top) {
+    for (auto &&[k, node] : t) {
+        std::string key(k.str());
+        if (top && key == "quick") {
+            if (!node.is_table()) throw UsageError("suite " + s.name + ": 'quick' must be a table");
+            continue;
+        }
+        if (key == "description") {
+            s.description = node.value_or(std::string());
+            continue;
+        }
+        if (key == "seeds") {
+            auto v = node.value_exact<int64_t>();
+            if (!v || *v < 1 || *v > 1000) throw UsageError("suite " + s.name + ": seeds must be an integer in 1..1000");
+            s.seeds = (int)*v;
+            continue;
+        }
+        if (key == "max_jobs") {
+            auto v = node.value_exact<int64_t>();
+            if (!v || *v < 1 || *v > 256) throw UsageError("suite " + s.name + ": max_jobs must be an integer in 1..256");
+            s.max_jobs = (int)*v;
+            continue;
+        }
+        if (key == "variants") {
+            auto *arr = node.as_array();
+            if (!arr || arr->empty()) throw UsageError("suite " + s.name + ": variants must be a non-empty array of inline tables");
+            s.variants = nlohmann::json::array();
+            for (auto &&item : *arr) {
+                auto *vt = item.as_table();
+                if (!vt) throw UsageError("suite " + s.name + ": variants: every entry must be an inline table");
+                nlohmann::json v = nlohmann::json::object();
+                for (auto &&[vk, vn] : *vt) {
+                    check_key(train, s.name, std::string(vk.str()));
+                    v[std::string(vk.str())] = to_json(vn, std::string(vk.str()));
+                }
+                s.variants.push_back(v);
+            }
+            continue;
+        }
+        check_key(train, s.name, key);
+        if (auto *arr = node.as_array()) {
+            if (arr->empty()) throw UsageError("suite " + s.name + ": axis '" + key + "' is empty");
+            nlohmann::json values = nlohmann::json::array();
+            for (auto &&item : *arr) values.push_back(to_json(item, key));
+            s.fixed.erase(key);
+            s.axes[key] = values;
+        } else if (node.is_table()) {
+            throw UsageError("suite " + s.name + ": key '" + key + "' is a table (allowed: scalars, arrays, variants)");
+        } else {
+            s.axes.erase(key);
+            s.fixed[key] = to_json(node, key);
+        }
+    }
+}
+
+std::string suite_path(const std::string &arg) {
+    if (arg.find('/') != std::string::npos || (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".toml") == 0)) return arg;
+    return "experiments/suites/" + arg + ".toml";
+}
+
+// Parses key=value settings into a RunConfig through the train options, so a
+// suite means exactly what the same --config would.
+RunConfig config_of(const nlohmann::json &settings, const std::string &suite, const std::string &cell_id) {
+    RunConfig cfg;
+    CLI::App app;
+    add_train_options(&app, cfg);
+    std::vector<std::string> args;
+    for (auto &[k, v] : settings.items()) args.push_back("--" + k + "=" + config_value_text(v, k));
+    std::reverse(args.begin(), args.end());
+    try {
+        app.parse(args);
+    } catch (const CLI::ParseError &e) {
+        throw UsageError("suite " + suite + ", cell " + cell_id + ": " + e.what());
+    }
+    return cfg;
+}
+
+void expand(SweepSuite &s, const std::string &out_dir) {
+    if (s.variants.empty()) s.variants.push_back(nlohmann::json::object());
+    std::vector<std::string> keys;
+    for (auto &[k, v] : s.axes.items()) keys.push_back(k);
+    // nlohmann sorts object keys; the grid order is that order, stable across runs.
+    std::vector<size_t> index(keys.size(), 0);
+    for (const auto &variant : s.variants) {
+        std::fill(index.begin(), index.end(), 0);
+        while (true) {
+            for (int seed = 0; seed < s.seeds; seed++) {
+                nlohmann::json settings = s.fixed, cell = nlohmann::json::object();
+                std::string id;
+                for (auto &[k, v] : variant.items()) {
+                    settings[k] = v;
+                    cell[k] = v;
+                    id += (id.empty() ? "" : "_") + k + "-" + id_text(v);
+                }
+                for (size_t a = 0; a < keys.size(); a++) {
+                    const auto &v = s.axes[keys[a]][index[a]];
+                    settings[keys[a]] = v;
+                    cell[keys[a]] = v;
+                    id += (id.empty() ? "" : "_") + keys[a] + "-" + id_text(v);
+                }
+                cell["seed"] = seed;
+                id += (id.empty() ? "" : "_") + std::string("seed-") + std::to_string(seed);
+                settings["seed"] = seed;
+                SuiteCell c{id, cell, config_of(settings, s.name, id)};
+                c.config.out = out_dir + "/" + s.name + "/cells/" + id;
+                c.config.log = "quiet";
+                try {
+                    validate(c.config);
+                } catch (const UsageError &e) {
+                    throw UsageError("suite " + s.name + ", cell " + id + ": " + e.what());
+                }
+                s.cells.push_back(std::move(c));
+            }
+            size_t a = keys.size();  // odometer over the axes, last fastest
+            while (a > 0 && ++index[a - 1] == s.axes[keys[a - 1]].size()) index[--a] = 0;
+            if (a == 0) break;
+        }
+    }
+    for (size_t i = 0; i < s.cells.size(); i++)
+        for (size_t j = 0; j < i; j++)
+            if (s.cells[i].id == s.cells[j].id) throw UsageError("suite " + s.name + ": two cells share the id " + s.cells[i].id);
+}
+
+void parse_shard(const std::string &text, int *index, int *count) {
+    int i = 0, n = 0;
+    char tail = 0;
+    if (std::sscanf(text.c_str(), "%d/%d%c", &i, &n, &tail) != 2 || n < 1 || i < 1 || i > n)
+        throw UsageError("--shard " + text + ": allowed i/N with 1 <= i <= N");
+    *index = i;
+    *count = n;
+}
+
+nlohmann::json suite_record(const SweepSuite &s) {
+    return {{"suite", s.name}, {"description", s.description}, {"axes", s.axes}, {"fixed", s.fixed},
+            {"variants", s.variants}, {"seeds", s.seeds}, {"max_jobs", s.max_jobs}, {"quick", s.quick}};
+}
+
+// suite.json is written once; a resumed sweep must describe the same grid.
+void record_suite(const SweepSuite &s, const fs::path &dir) {
+    fs::path path = dir / "suite.json";
+    nlohmann::json rec = suite_record(s);
+    if (fs::exists(path)) {
+        std::ifstream in(path);
+        nlohmann::json old;
+        try { old = nlohmann::json::parse(in); } catch (...) { old = nullptr; }
+        if (old != rec)
+            throw UsageError(path.string() + " describes a different grid: the suite changed since this directory was started (use a new --out)");
+        return;
+    }
+    fs::path tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream f(tmp);
+        f << rec.dump(2) << "\n";
+        if (!f) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    fs::rename(tmp, path);
+}
+
+}  // namespace
+
+SweepSuite load_suite(const SweepArgs &args) {
+    std::string path = suite_path(args.suite);
+    if (!fs::is_regular_file(path)) throw UsageError("suite " + args.suite + ": cannot read " + path);
+    SweepSuite s;
+    s.name = fs::path(path).stem().string();
+    s.quick = args.quick;
+    const toml::table table = parse_toml_file(path, "suite " + path);
+    RunConfig scratch;
+    CLI::App train;
+    add_train_options(&train, scratch);
+    read_table(table, s, &train, true);
+    if (args.quick)
+        if (auto *q = table["quick"].as_table()) read_table(*q, s, &train, false);
+    if (args.seeds > 0) s.seeds = args.seeds;
+    expand(s, args.out);
+    return s;
+}
+
+int run_sweep(const SweepArgs &args) {
+    if (args.out.empty()) throw UsageError("--out is required: the directory of the sweep");
+    if (args.jobs < 1 || args.jobs > 256) throw UsageError("--jobs " + std::to_string(args.jobs) + ": allowed 1..256");
+    int shard, shards;
+    parse_shard(args.shard, &shard, &shards);
+    SweepSuite s = load_suite(args);
+    fs::path cells_dir = fs::path(args.out) / s.name / "cells";
+    std::error_code ec;
+    fs::create_directories(cells_dir, ec);
+    if (ec) throw UsageError("--out " + args.out + ": cannot create " + cells_dir.string() + ": " + ec.message());
+    record_suite(s, fs::path(args.out) / s.name);
+
+    const int jobs = s.max_jobs > 0 ? std::min(args.jobs, s.max_jobs) : args.jobs;
+    std::vector<const SuiteCell *> todo;
+    size_t done_before = 0;
+    for (size_t i = 0; i < s.cells.size(); i++) {
+        if ((int)(i % shards) != shard - 1) continue;
+        if (fs::exists(s.cells[i].config.out)) done_before++;
+        else todo.push_back(&s.cells[i]);
+    }
+    std::fprintf(stderr, "sweep %s%s shard %d/%d: %zu cells, %zu already done, %zu to run with %d job(s)\n",
+                 s.name.c_str(), s.quick ? " (quick)" : "", shard, shards, todo.size() + done_before, done_before,
+                 todo.size(), jobs);
+    // Parallel cells share the cores: one BLAS thread each.
+    if (jobs > 1) openblas_set_num_threads(1);
+    std::atomic<size_t> next{0};
+    std::atomic<int> failed{0};
+    std::mutex log_mutex;
+    size_t finished = 0;
+    auto worker = [&] {
+        for (size_t i; (i = next++) < todo.size();) {
+            const SuiteCell &c = *todo[i];
+            auto t0 = std::chrono::steady_clock::now();
+            std::string error;
+            try {
+                RunOutput out = train_run(c.config, LogMode::quiet);
+                out.summary["suite"] = s.name;
+                out.summary["cell_id"] = c.id;
+                out.summary["cell"] = c.cell;
+                drop_base_tensors(out.adapter);  // the seed reproduces W0; a wide cell's would be huge
+                write_run(c.config.out, out);
+            } catch (const std::exception &e) {
+                error = e.what();
+                failed++;
+            }
+            double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            std::lock_guard<std::mutex> lock(log_mutex);
+            finished++;
+            if (error.empty()) std::fprintf(stderr, "[%zu/%zu] %s (%.1f s)\n", finished, todo.size(), c.id.c_str(), sec);
+            else std::fprintf(stderr, "[%zu/%zu] %s FAILED: %s\n", finished, todo.size(), c.id.c_str(), error.c_str());
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int j = 0; j < std::min<int>(jobs, (int)std::max<size_t>(todo.size(), 1)); j++) pool.emplace_back(worker);
+    for (auto &t : pool) t.join();
+    return failed;
+}
+
+}  // namespace adalora

@@ -1,0 +1,192 @@
+// test_sweep.cpp: the suite runner: the grid, resuming, shards, parallel cells.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+#include "harness/sweep.h"
+
+#include "support/test_files.h"
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+
+namespace {
+
+
+// A tiny two-method suite: 2 variants x 1 axis value x `seeds` seeds.
+std::string write_suite(const fs::path &dir, const std::string &name, const std::string &extra = "") {
+    fs::path p = dir / (name + ".toml");
+    std::ofstream f(p);
+    f << "description = \"test suite\"\n"
+         "seeds = 1\n"
+         "method = [\"lora\", \"adalora\"]\n"
+         "task = \"planted-linear\"\n"
+         "width = 8\nlayers = 1\ninit_r = 4\n"
+         "train_rows = 64\ntest_rows = 32\nbatch = 8\n"
+         "total_step = 60\ntinit = 10\ntfinal = 10\ndeltaT = 5\n"
+      << (extra.empty() ? std::string("target_r = 2\n") : extra)
+      << "[quick]\ntotal_step = 40\n";
+    return p.string();
+}
+
+nlohmann::json summary_of(const fs::path &cell) {
+    std::ifstream in(cell / "summary.json");
+    nlohmann::json s = nlohmann::json::parse(in);
+    // Wall-clock fields differ between any two runs; everything else must not.
+    s.erase("ms_per_step");
+    s.erase("time_ms");
+    s.erase("machine");  // where it ran (BLAS threads differ with --jobs), not what it computed
+    s.erase("peak_rss_kib");  // of the process, which differs with --jobs and the machine's state
+    return s;
+}
+
+std::set<std::string> cells_in(const fs::path &suite_dir) {
+    std::set<std::string> ids;
+    if (!fs::exists(suite_dir / "cells")) return ids;
+    for (auto &e : fs::directory_iterator(suite_dir / "cells")) ids.insert(e.path().filename().string());
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("sweep: the grid is variants x axes x seeds, ids name every setting") {
+    TempDir tmp;
+    adalora::SweepArgs a;
+    a.suite = write_suite(tmp.path, "grid", "target_r = [1, 2]\n");
+    a.out = (tmp.path / "out").string();
+    a.seeds = 2;
+    adalora::SweepSuite s = adalora::load_suite(a);
+    REQUIRE(s.cells.size() == 2 * 2 * 2);
+    CHECK(s.name == "grid");
+    // Axes in key order, the last fastest, seeds innermost.
+    CHECK(s.cells[0].id == "method-lora_target_r-1_seed-0");
+    CHECK(s.cells[1].id == "method-lora_target_r-1_seed-1");
+    CHECK(s.cells[2].id == "method-lora_target_r-2_seed-0");
+    CHECK(s.cells[7].id == "method-adalora_target_r-2_seed-1");
+    CHECK(s.cells[7].config.method == "adalora");
+    CHECK(s.cells[7].config.target_r == 2);
+    CHECK(s.cells[7].config.seed == 1);
+    CHECK(s.cells[7].config.task_opt.width == 8);
+    CHECK(s.cells[7].cell["seed"] == 1);
+    // --quick applies the [quick] table.
+    a.quick = true;
+    CHECK(adalora::load_suite(a).cells[0].config.total_step == 40);
+}
+
+TEST_CASE("sweep: an interrupted sweep resumes without redoing a finished cell") {
+    TempDir tmp;
+    adalora::SweepArgs a;
+    a.suite = write_suite(tmp.path, "two");
+    a.out = (tmp.path / "out").string();
+    REQUIRE(adalora::run_sweep(a) == 0);
+    fs::path suite_dir = fs::path(a.out) / "two";
+    std::set<std::string> all = cells_in(suite_dir);
+    REQUIRE(all.size() == 2);
+    fs::path kept = suite_dir / "cells" / "method-adalora_seed-0";
+    fs::path lost = suite_dir / "cells" / "method-lora_seed-0";
+    REQUIRE(fs::exists(kept));
+    nlohmann::json lost_before = summary_of(lost);
+    // The interruption: one cell never finished (its directory is absent, and a
+    // half-written temporary one is left behind), the other did.
+    fs::remove_all(lost);
+    fs::create_directories(fs::path(lost.string() + ".tmp-999999"));
+    auto stamp = fs::last_write_time(kept / "summary.json");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(adalora::run_sweep(a) == 0);
+    CHECK(fs::last_write_time(kept / "summary.json") == stamp);  // not redone
+    REQUIRE(fs::exists(lost / "summary.json"));                   // redone
+    CHECK(summary_of(lost) == lost_before);                       // the same result
+    nlohmann::json s = summary_of(lost);
+    CHECK(s["suite"] == "two");
+    CHECK(s["cell_id"] == "method-lora_seed-0");
+    CHECK(s["cell"]["method"] == "lora");
+}
+
+TEST_CASE("sweep: two shards together are the unsharded sweep, cell for cell") {
+    TempDir tmp;
+    adalora::SweepArgs a;
+    a.suite = write_suite(tmp.path, "sh", "target_r = [1, 2]\n");
+    a.out = (tmp.path / "whole").string();
+    REQUIRE(adalora::run_sweep(a) == 0);
+    adalora::SweepArgs s1 = a, s2 = a;
+    s1.out = (tmp.path / "s1").string();
+    s1.shard = "1/2";
+    s2.out = (tmp.path / "s2").string();
+    s2.shard = "2/2";
+    REQUIRE(adalora::run_sweep(s1) == 0);
+    REQUIRE(adalora::run_sweep(s2) == 0);
+    auto whole = cells_in(fs::path(a.out) / "sh"), one = cells_in(fs::path(s1.out) / "sh"),
+         two = cells_in(fs::path(s2.out) / "sh");
+    CHECK(whole.size() == 4);
+    CHECK(one.size() == 2);
+    CHECK(two.size() == 2);
+    std::set<std::string> merged = one;
+    merged.insert(two.begin(), two.end());
+    CHECK(merged == whole);
+    for (const auto &id : one) CHECK(two.count(id) == 0);
+    for (const auto &id : whole) {
+        fs::path shard_dir = one.count(id) ? fs::path(s1.out) : fs::path(s2.out);
+        CAPTURE(id);
+        CHECK(summary_of(shard_dir / "sh" / "cells" / id) == summary_of(fs::path(a.out) / "sh" / "cells" / id));
+    }
+}
+
+TEST_CASE("sweep: parallel cells give the results of serial ones") {
+    TempDir tmp;
+    adalora::SweepArgs a;
+    a.suite = write_suite(tmp.path, "par");
+    a.out = (tmp.path / "serial").string();
+    REQUIRE(adalora::run_sweep(a) == 0);
+    adalora::SweepArgs b = a;
+    b.out = (tmp.path / "parallel").string();
+    b.jobs = 2;
+    REQUIRE(adalora::run_sweep(b) == 0);
+    for (const auto &id : cells_in(fs::path(a.out) / "par")) {
+        CAPTURE(id);
+        CHECK(summary_of(fs::path(a.out) / "par" / "cells" / id) == summary_of(fs::path(b.out) / "par" / "cells" / id));
+    }
+}
+
+TEST_CASE("sweep: bad suites and arguments are refused with a message") {
+    TempDir tmp;
+    adalora::SweepArgs a;
+    a.out = (tmp.path / "out").string();
+    auto refused = [&](const std::string &body, const std::string &needle) {
+        fs::path p = tmp.path / "bad.toml";
+        std::ofstream(p) << body;
+        a.suite = p.string();
+        try {
+            adalora::run_sweep(a);
+            FAIL("accepted: " << body);
+        } catch (const adalora::UsageError &e) {
+            std::string message = e.what();
+            CAPTURE(message);
+            CHECK(message.find(needle) != std::string::npos);
+        }
+    };
+    refused("bogus = 1\n", "bogus");
+    refused("seed = 3\n", "seed");
+    refused("out = \"x\"\n", "out");
+    refused("seeds = 0\n", "seeds");
+    refused("method = []\n", "method");
+    refused("method = \"nope\"\n", "--method");
+    refused("tinit = 500\ntfinal = 600\ntotal_step = 1000\n", "--tinit");
+    refused("variants = [1]\n", "variants");
+    refused("x = [\n", "TOML");
+    a.suite = "no-such-suite";
+    CHECK_THROWS_AS(adalora::run_sweep(a), adalora::UsageError);
+    a.suite = write_suite(tmp.path, "ok");
+    a.shard = "3/2";
+    CHECK_THROWS_AS(adalora::run_sweep(a), adalora::UsageError);
+    a.shard = "1/1";
+    a.jobs = 0;
+    CHECK_THROWS_AS(adalora::run_sweep(a), adalora::UsageError);
+}
