@@ -120,6 +120,11 @@ ARCHIVES     := $(CXX_ARCHIVES) $(REF_A) $(LIB_A)
 CXX_OBJ      := $(filter-out $(BUILD)/$(DRIVER_MAIN:.cpp=.o),$(foreach l,$(CXX_LAYERS),$(call layer_obj,$(call layer_dir,$(l)))))
 DRIVER       := $(BUILD)/adalora
 
+# Every layer folder, bottom to top, for tools/check-layers.sh.
+LAYER_DIRS := lib reference_svd $(foreach l,$(CXX_LAYERS),$(call layer_dir,$(l)))
+check-layers:
+	@bash tools/check-layers.sh $(LAYER_DIRS)
+
 # Every test source below tests/ but the fuzz targets and the cross-check.
 TEST_SRC := $(shell find tests -name '*.cpp' -not -path 'tests/fuzz/*' -not -path 'tests/crosscheck/*' | sort)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
@@ -130,7 +135,7 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
                 gnuplot-nox zlib1g-dev python3-torch python3-numpy
 
-.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites
+.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites check-layers
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SANITIZE)" ]; then cp $(DRIVER) build/adalora; fi
 
@@ -196,7 +201,7 @@ run: deps
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:malloc_context_size=8 \
            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test: deps
+test: deps check-layers
 	@$(MAKE) --no-print-directory PRECISION=float tests
 	@$(MAKE) --no-print-directory PRECISION=double tests
 	@$(if $(SAN_SUFFIX),$(SAN_ENV)) bash tests/run.sh build/float$(SAN_SUFFIX)/test_adalora build/double$(SAN_SUFFIX)/test_adalora
