@@ -45,30 +45,30 @@ collect() {
     git -C "$top" worktree remove --force "$wt" >/dev/null 2>&1
     rm -rf "$wt"
     git -C "$top" worktree add --detach "$wt" "$sha" >/dev/null 2>&1 || { echo "same-results: cannot check out $1" >&2; exit 2; }
+    # Every step checked by hand: `set -e` does not act inside a function
+    # whose caller tests its status.
     (
-        set -e
-        cd "$wt"
+        cd "$wt" || exit 1
         echo "== $1 ($sha): build" >&2
-        make --no-print-directory all >build.log 2>&1
-        make --no-print-directory PRECISION=double driver >>build.log 2>&1
-        mkdir -p "$res"
+        make --no-print-directory all >build.log 2>&1 || exit 1
+        make --no-print-directory PRECISION=double driver >>build.log 2>&1 || exit 1
+        mkdir -p "$res" || exit 1
         echo "== $1: make run" >&2
-        make --no-print-directory run >run.log 2>&1
-        cp -r build/run "$res/run"
+        make --no-print-directory run >run.log 2>&1 && cp -r build/run "$res/run" || exit 1
         echo "== $1: make crosscheck" >&2
-        make --no-print-directory crosscheck >crosscheck.log 2>&1
-        cp -r build/crosscheck "$res/crosscheck"
-        grep -E '^(paper|peft|original) ' crosscheck.log >"$res/crosscheck/table.txt" || true
+        make --no-print-directory crosscheck >crosscheck.log 2>&1 && cp -r build/crosscheck "$res/crosscheck" || exit 1
+        grep -E '^(paper|peft|original) ' crosscheck.log >"$res/crosscheck/table.txt"
         echo "== $1: traced runs" >&2
-        local prec task method
+        local prec task method dir
         for prec in float double; do
             for task in planted-linear planted-mlp; do
                 for method in adalora lora lora-orth svd-lora prune-lora svd-proj; do
+                    dir=$res/traced/$prec-$task-$method
+                    mkdir -p "$dir" || exit 1
                     build/$prec/adalora train --task "$task" --method "$method" --init_r 4 --target_r 2 \
                         --total_step 30 --tinit 4 --tfinal 8 --deltaT 3 --batch 16 --lr 5e-3 \
                         --train-rows 256 --test-rows 64 --width 16 --layers 2 --seed 5 --log quiet \
-                        --out "$res/traced/$prec-$task-$method/run" \
-                        --trace "$res/traced/$prec-$task-$method/trace" --trace-steps 0-30
+                        --out "$dir/run" --trace "$dir/trace" --trace-steps 0-30 >>traced.log 2>&1 || exit 1
                 done
             done
         done
@@ -77,7 +77,7 @@ collect() {
         suites=$(make -s --no-print-directory list-suites 2>/dev/null) ||
             suites=$(sed -n 's/^SUITES *:= *//p' Makefile)
         for s in $suites; do
-            build/adalora sweep "$s" --out "$res/suites" --quick --shard 1/100000 --jobs 1 >>suites.log 2>&1
+            build/adalora sweep "$s" --out "$res/suites" --quick --shard 1/100000 --jobs 1 >>suites.log 2>&1 || exit 1
         done
         touch "$res/.complete"
     ) || { echo "same-results: $1 failed (logs in $wt/*.log)" >&2; exit 2; }
