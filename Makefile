@@ -96,7 +96,8 @@ endif
 #   driver/formats/         libdriver_formats.a   npy, safetensors, adapter files
 #   driver/tasks/           libdriver_tasks.a     planted tasks, digits, oracle
 #   driver/train/           libdriver_train.a     methods, the run, checkpoints
-#   experiments/harness/    libharness.a          sweep and report
+#   experiments/harness/    libharness.a          sweep, the report skeleton (no suite named)
+#   experiments/suites/     libsuites.a           each suite's metrics, claims, plots; the registry
 #   driver/cli/             libdriver_cli.a       the commands (main.cpp apart)
 layer_src = $(wildcard $(1)/*.c $(1)/*.cpp)
 layer_obj = $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.c,$(BUILD)/%.o,$(call layer_src,$(1))))
@@ -109,7 +110,7 @@ REF_A    := $(BUILD)/libadalora_ref.a
 # The C++ layers, bottom to top: folder and archive name.
 CXX_LAYERS := driver/base:driver_base driver/config:driver_config driver/formats:driver_formats \
               driver/tasks:driver_tasks driver/train:driver_train experiments/harness:harness \
-              driver/cli:driver_cli
+              experiments/suites:suites driver/cli:driver_cli
 layer_dir  = $(word 1,$(subst :, ,$(1)))
 layer_name = $(word 2,$(subst :, ,$(1)))
 layer_a    = $(BUILD)/lib$(call layer_name,$(1)).a

@@ -18,6 +18,7 @@
 #include "harness/report.h"
 #include "train/run_dir.h"
 #include "harness/sweep.h"
+#include "suites/registry.h"
 #include "cli/trace_diff.h"
 
 namespace {
@@ -157,7 +158,7 @@ int main(int argc, char **argv) {
         }
         if (*report) {
             report_opt.plots = !report_no_plots;
-            return adalora::cmd_report(report_opt);
+            return adalora::cmd_report(report_opt, adalora::suites::registry());
         }
         if (*sweep) return adalora::run_sweep(sweep_args) == 0 ? 0 : 1;
     } catch (const adalora::UsageError &e) {

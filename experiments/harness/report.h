@@ -1,133 +1,55 @@
-// report.h: `adalora report DIR... --out REPORT_DIR`.
+// report.h: `adalora report DIR... --out REPORT_DIR`, the skeleton.
 //
-// Reads what `adalora sweep SUITE --out DIR` writes, from one or many DIRs
-// (for example one per shard), merges them and writes REPORT_DIR/REPORT.md
-// with its plots in REPORT_DIR/plots/.
-//
-//   DIR/<suite>/suite.json            {"suite", "description", "axes": {key: [values]},
-//                                      "fixed": {key: value}, "seeds", "quick"}
-//   DIR/<suite>/cells/<cell_id>/      one finished run: summary.json (with "suite",
-//                                      "cell_id", "cell": {axis: value, ..., "seed"}),
-//                                      metrics.csv, ranks.csv, rank_pattern.json
-//   DIR/<suite>/cells/*.tmp-<pid>/    an unfinished cell: ignored
-//
-// A cell's variant is its "cell" object without "seed"; a suite's table has
-// one row per variant with the mean ± sample std and the 95% Student-t
-// confidence interval over its seeds (report_stats.h) of the suite's key
-// metrics; the claims (report_claims.cpp) are sentences computed from the same
-// numbers; the plots (report_plots.cpp) are drawn by gnuplot.
+// Reads what `adalora sweep SUITE --out DIR` writes (dataset.h), from one or
+// many DIRs, merges them and writes REPORT_DIR/REPORT.md with its plots in
+// REPORT_DIR/plots/. A suite's table has one row per variant with the mean ±
+// sample std and the 95% Student-t confidence interval over its seeds
+// (report_stats.h) of the suite's metrics; its claims are sentences computed
+// from the same numbers (claims.h); its plots are drawn by gnuplot (plot.h).
+// What each suite measures, claims and plots is not known here: the caller
+// passes the registry (experiments/suites/registry.h), one SuiteDef a suite.
 #pragma once
 
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "harness/report_stats.h"
+#include "harness/dataset.h"
+#include "harness/metrics.h"
+#include "harness/plot.h"
 
 namespace adalora {
 namespace report {
 
-// A CSV file with a header row, every field a number ("nan" included).
-struct CsvTable {
-    std::vector<std::string> columns;
-    std::vector<std::vector<double>> rows;
-    int column(const std::string &name) const;              // -1 when absent
-    std::vector<double> values(const std::string &name) const;  // empty when absent
+// What the report knows of one suite.
+struct SuiteDef {
+    std::string name;                 // experiments/suites/NAME.toml
+    std::vector<Metric> metrics;      // the table's columns, in order
+    // One "- ..." line per claim.
+    std::function<std::vector<std::string>(const Suite &)> claims;
+    // Adds this suite's plot jobs; gets the whole dataset, may be empty.
+    std::function<void(const Dataset &, std::vector<PlotJob> &)> plots;
 };
+using Registry = std::vector<SuiteDef>;
 
-struct RankRow {
-    long step = 0;
-    std::string module;
-    int rank = 0;
-};
+const SuiteDef *find_suite_def(const Registry &registry, const std::string &name);
+std::vector<std::string> suite_names(const Registry &registry);
 
-struct Cell {
-    std::string id;           // the directory name under cells/
-    std::string dir;          // where it was read
-    nlohmann::json summary;   // summary.json
-    CsvTable metrics;         // metrics.csv
-    std::vector<RankRow> ranks;  // ranks.csv
-    long seed = 0;            // cell.seed (else summary.seed)
+// The suite's table columns: its SuiteDef's, else default_metrics().
+std::vector<Metric> suite_metrics(const Registry &registry, const std::string &suite);
+// One "- ..." line per claim of the suite (a line saying so when it has none).
+std::vector<std::string> suite_claims(const Registry &registry, const Suite &suite);
 
-    const nlohmann::json &cell() const { return summary["cell"]; }
-    const nlohmann::json &config() const { return summary["config"]; }
-    std::string method() const;
-    std::string task() const;
-    // Module names in the model's order (ranks.csv at step 0, else kept_rank's keys).
-    std::vector<std::string> modules() const;
-    // Distinct steps > 0 of ranks.csv: the mask (allocation) steps.
-    std::vector<long> mask_steps() const;
-};
-
-struct Variant {
-    nlohmann::json key;               // the cell object without "seed"
-    std::vector<const Cell *> cells;  // by seed
-    std::string label() const;        // "method=adalora, target_r=2"
-};
-
-struct Suite {
-    std::string name, description;
-    nlohmann::json meta;              // suite.json
-    std::vector<std::string> axes;    // axis keys in grid order
-    std::vector<std::string> sources; // the DIRs that held it
-    std::vector<Cell> cells;
-    std::vector<Variant> variants;    // in grid order
-    long expected_cells() const;      // Π |axis| × seeds (0 when unknown)
-};
-
-struct Dataset {
-    std::vector<std::string> dirs;
-    std::vector<Suite> suites;        // the known suites in their order, then the rest by name
-    const Suite *find(const std::string &name) const;
-};
-
-// Reads and merges the DIRs. Throws UsageError (one line) for a missing DIR,
-// a DIR without suites, a malformed or conflicting file.
-Dataset load_report_inputs(const std::vector<std::string> &dirs);
-
-// The number at a dotted path of a JSON object ("time_ms.svd"), NaN when the
-// path is absent or not a number (booleans count as 0/1).
-double json_number(const nlohmann::json &j, const std::string &path);
-// The number under one key of an object (no path splitting: module names hold dots).
-double json_key_number(const nlohmann::json &obj, const std::string &key);
-// A JSON value as text: strings bare, numbers as JSON writes them.
-std::string json_text(const nlohmann::json &v);
-
-// One column of a suite's table: a number per cell, aggregated over seeds,
-// or (text) one string per variant.
-struct Metric {
-    std::string key, label;
-    std::function<double(const Cell &)> value;          // NaN: not measured
-    std::function<std::string(const Variant &)> text;   // set for text columns
-    int digits = 4;
-};
-
-// Every metric the report knows, by key (throws std::out_of_range otherwise).
-const Metric &metric(const std::string &key);
-// The key metrics of a suite; an unknown suite gets the generic list.
-std::vector<std::string> suite_metric_keys(const std::string &suite);
-Stats variant_stats(const Variant &v, const Metric &m);
-
-// One "- ..." line per claim of the suite (report_claims.cpp).
-std::vector<std::string> suite_claims(const Suite &suite);
-
-// A plot drawn (png and svg, relative to REPORT_DIR) or skipped (reason set).
-struct Plot {
-    std::string suite, name, title;
-    std::string png, svg;
-    std::string skipped;  // why it was not drawn; empty when drawn
-};
-
-// Writes the data, the .gp script and, when gnuplot runs, the PNG and SVG of
-// every plot into plots_dir (report_plots.cpp). `gnuplot` is the command run.
-std::vector<Plot> make_plots(const Dataset &data, const std::string &plots_dir, const std::string &gnuplot);
+// Every registered suite's plots, in the registry's order, drawn into plots_dir
+// (plot.h). `gnuplot` is the command run.
+std::vector<Plot> make_plots(const Dataset &data, const Registry &registry, const std::string &plots_dir,
+                             const std::string &gnuplot);
 
 // The machine, BLAS, commit, date and precision lines of the header.
 std::vector<std::string> measured_header(const Dataset &data);
 
 // REPORT.md from its parts: header lines, the suites' tables and claims, the plots.
-std::string report_markdown(const Dataset &data, const std::vector<std::string> &header,
+std::string report_markdown(const Dataset &data, const Registry &registry, const std::vector<std::string> &header,
                             const std::vector<Plot> &plots);
 
 }  // namespace report
@@ -148,8 +70,8 @@ struct ReportResult {
 
 // Loads, plots and writes REPORT_DIR/REPORT.md atomically (REPORT_DIR is
 // created when missing; its parent must exist). Throws UsageError.
-ReportResult write_report(const ReportOptions &opt);
+ReportResult write_report(const ReportOptions &opt, const report::Registry &registry);
 
-int cmd_report(const ReportOptions &opt);
+int cmd_report(const ReportOptions &opt, const report::Registry &registry);
 
 }  // namespace adalora

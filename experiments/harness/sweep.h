@@ -1,6 +1,6 @@
 // sweep.h: `adalora sweep SUITE --out DIR`: every cell of a suite's grid.
 //
-// A suite is a TOML file (experiments/NAME.toml) with the driver's --config
+// A suite is a TOML file (experiments/suites/NAME.toml) with the driver's --config
 // keys: a scalar is fixed for every cell, an array is an axis of the grid.
 // Suite-only keys: `description` (one line), `seeds` (cells run seeds
 // 0..seeds-1), `max_jobs` (a cap on --jobs, for suites that measure time),
@@ -24,7 +24,7 @@
 namespace adalora {
 
 struct SweepArgs {
-    std::string suite;      // a path, or NAME for experiments/NAME.toml
+    std::string suite;      // a path, or NAME for experiments/suites/NAME.toml
     std::string out;
     int seeds = 0;          // 0: the suite's
     std::string shard = "1/1";

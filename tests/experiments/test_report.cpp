@@ -1,10 +1,11 @@
-// test_report.cpp: `adalora report` (driver/report*.cpp) on synthetic sweep
+// test_report.cpp: `adalora report` (experiments/harness, experiments/suites) on synthetic sweep
 // trees: the statistics against numbers worked out by hand, merging shards,
 // claims that must say yes and no, and bad input.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,7 @@
 
 #include "config/run_config.h"
 #include "harness/report.h"
+#include "suites/registry.h"
 
 #include "support/test_files.h"
 
@@ -104,6 +106,10 @@ void write_allocation(const fs::path &dir, Pick which, double lora_r2 = -1) {
             }
 }
 
+adalora::ReportResult write_report(const adalora::ReportOptions &o) {
+    return adalora::write_report(o, adalora::suites::registry());
+}
+
 adalora::ReportOptions options(const std::vector<fs::path> &dirs, const fs::path &out) {
     adalora::ReportOptions o;
     for (const auto &d : dirs) o.dirs.push_back(d.string());
@@ -128,7 +134,7 @@ std::string claims_text(const R::Dataset &d, const std::string &suite) {
     const R::Suite *s = d.find(suite);
     REQUIRE(s != nullptr);
     std::string t;
-    for (const auto &c : R::suite_claims(*s)) t += c + "\n";
+    for (const auto &c : R::suite_claims(adalora::suites::registry(), *s)) t += c + "\n";
     return t;
 }
 
@@ -187,8 +193,8 @@ TEST_CASE("report: two shard directories merge into the same REPORT.md tables as
     // An unfinished cell is ignored.
     write_text(t.path / "s2" / "allocation" / "cells" / "method-lora_target_r-9_seed-0.tmp-123" / "summary.json", "{");
 
-    adalora::write_report(options({t.path / "all"}, t.path / "r_all"));
-    adalora::write_report(options({t.path / "s1", t.path / "s2"}, t.path / "r_shards"));
+    write_report(options({t.path / "all"}, t.path / "r_all"));
+    write_report(options({t.path / "s1", t.path / "s2"}, t.path / "r_shards"));
     const std::string one = read_text(t.path / "r_all" / "REPORT.md");
     const std::string two = read_text(t.path / "r_shards" / "REPORT.md");
     CHECK(without_dir_lines(one) == without_dir_lines(two));
@@ -201,7 +207,7 @@ TEST_CASE("report: two shard directories merge into the same REPORT.md tables as
     CHECK(one.find("- machine: test") != std::string::npos);
 
     // The report directory exists now: writing again replaces REPORT.md.
-    adalora::write_report(options({t.path / "all"}, t.path / "r_all"));
+    write_report(options({t.path / "all"}, t.path / "r_all"));
     CHECK(read_text(t.path / "r_all" / "REPORT.md") == one);
 }
 
@@ -251,7 +257,10 @@ TEST_CASE("report: svd-cost claims fit the log-log slope of allocation time agai
     CHECK(c.find("at d = 256 a training step costs 13.1× adalora's with full SVD") != std::string::npos);
     const R::Suite *s = d.find("svd-cost");
     REQUIRE(s != nullptr);
-    CHECK(R::metric("mask_steps").value(s->cells[0]) == 2);
+    const auto metrics = R::suite_metrics(adalora::suites::registry(), "svd-cost");
+    auto mask_steps = std::find_if(metrics.begin(), metrics.end(), [](const R::Metric &m) { return m.key == "mask_steps"; });
+    REQUIRE(mask_steps != metrics.end());
+    CHECK(mask_steps->value(s->cells[0]) == 2);
 }
 
 TEST_CASE("report: a conflicting duplicate cell and other bad input are UsageErrors") {
@@ -278,9 +287,9 @@ TEST_CASE("report: a conflicting duplicate cell and other bad input are UsageErr
     CHECK(usage_error([&] { R::load_report_inputs({(t.path / "broken").string()}); }).find("malformed JSON") !=
           std::string::npos);
     // The output's parent must exist; nothing is written on bad input.
-    CHECK(usage_error([&] { adalora::write_report(options({t.path / "s1"}, t.path / "no" / "where")); })
+    CHECK(usage_error([&] { write_report(options({t.path / "s1"}, t.path / "no" / "where")); })
               .find("parent directory") != std::string::npos);
-    CHECK(usage_error([&] { adalora::write_report(options({t.path / "nope"}, t.path / "out")); }) != "");
+    CHECK(usage_error([&] { write_report(options({t.path / "nope"}, t.path / "out")); }) != "");
     CHECK_FALSE(fs::exists(t.path / "out"));
 }
 
@@ -290,7 +299,7 @@ TEST_CASE("report: without gnuplot the report still builds and says which plots 
     adalora::ReportOptions o = options({t.path / "sw"}, t.path / "r");
     o.plots = true;
     o.gnuplot = (t.path / "no-such-gnuplot").string();
-    adalora::write_report(o);
+    write_report(o);
     const std::string text = read_text(t.path / "r" / "REPORT.md");
     CHECK(text.find("skipped (gnuplot not found") != std::string::npos);
     CHECK(text.find("## Skipped plots") != std::string::npos);
@@ -300,12 +309,12 @@ TEST_CASE("report: without gnuplot the report still builds and says which plots 
     CHECK_FALSE(fs::exists(t.path / "r" / "plots" / "rank_heatmap.png"));
     // A gnuplot that fails: the exit code is reported.
     o.gnuplot = "false";
-    adalora::write_report(o);
+    write_report(o);
     CHECK(read_text(t.path / "r" / "REPORT.md").find("skipped (gnuplot exited with code 1") != std::string::npos);
     if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
         o.gnuplot = "gnuplot";
         o.out = (t.path / "r2").string();
-        adalora::write_report(o);
+        write_report(o);
         const std::string drawn = read_text(t.path / "r2" / "REPORT.md");
         CHECK(drawn.find("![Kept rank per module") != std::string::npos);
         CHECK(drawn.find("## Skipped plots") == std::string::npos);

@@ -1,0 +1,58 @@
+// table5.cpp: the table5 suite (table5.toml), the paper's Table 5 ablation:
+// the orthogonal regulariser, the SVD form and masking, pair by pair.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "harness/report.h"
+#include "suites/common.h"
+
+namespace adalora::suites {
+
+using namespace report;
+
+namespace {
+
+std::vector<std::string> table5_claims(const Suite &s) {
+    std::vector<std::string> out;
+    Pred gamma0 = [](const Cell &c) {
+        return adalora_masking(c) && cfg_str(c, "importance", "sens-unc") == "sens-unc" && cfg_num(c, "orth_reg_weight") == 0;
+    };
+    struct Pair {
+        Pred a;
+        std::string an;
+        Pred b;
+        std::string bn;
+        std::string note;
+    };
+    const std::vector<Pair> pairs = {
+        {adalora_paper, "adalora", gamma0, "adalora γ=0", "paper: adalora better at 7 of 8 columns"},
+        {adalora_paper, "adalora", method_is("svd-lora"), "svd-lora", "paper: adalora better everywhere"},
+        {method_is("svd-lora"), "svd-lora", method_is("lora"), "lora", "paper: svd-lora better everywhere"},
+        {adalora_paper, "adalora", method_is("lora-orth"), "lora-orth", "paper: adalora better everywhere"},
+        {method_is("lora-orth"), "lora-orth", method_is("lora"), "lora", "paper: about equal"},
+    };
+    for (const auto &task : tasks_of(s)) {
+        Loss loss = primary_loss(s, task);
+        auto on = [task](Pred p) { return in_task(task, p); };
+        for (const auto &p : pairs) {
+            Verdict v = compare(s, on(p.a), p.an, on(p.b), p.bn, budget_of, loss.value, true);
+            out.push_back(verdict_sentence(p.an + " < " + p.bn + " in " + loss.name + " at every budget" + on_task(task) +
+                                               " (" + p.note + ")",
+                                           v, "needs " + p.an + " and " + p.bn + " cells" + on_task(task)));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+SuiteDef table5() {
+    SuiteDef d;
+    d.name = "table5";
+    d.metrics = standard_metrics({"final_test_loss", "gap_to_oracle", "trainable_params_final"});
+    d.claims = table5_claims;
+    return d;
+}
+
+}  // namespace adalora::suites
