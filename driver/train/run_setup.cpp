@@ -5,15 +5,10 @@
 #include <string>
 
 #include "train/checkpoint.h"
+#include "train/lib_call.h"
 #include "train/run_index.h"
 
 namespace adalora {
-
-namespace {
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
-}  // namespace
 
 RunSetup::RunSetup(const RunConfig &cfg) : task(make_task(cfg)), method(setup_method(cfg, task)) {
     create_model_and_trainer(cfg);

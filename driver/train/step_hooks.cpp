@@ -6,16 +6,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "train/lib_call.h"
+
 namespace adalora {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Whether the trainer masks at the end of its current step.
 bool mask_step_due(const ada_trainer *tr) {

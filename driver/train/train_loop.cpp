@@ -7,6 +7,7 @@
 
 #include "base/errors.h"
 #include "train/adapter_report.h"
+#include "train/lib_call.h"
 #include "train/metrics_log.h"
 #include "train/step_hooks.h"
 
@@ -14,12 +15,6 @@ namespace adalora {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
 
 // What one step needs besides the trainer: its hooks, the guard's copy of the
 // state, the orthogonality meter.
