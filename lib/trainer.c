@@ -345,25 +345,27 @@ static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) 
     return ADA_OK;
 }
 
-ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
-    static const char fn[] = "ada_trainer_allocate";
-    ada_status st = check_running(tr, info, fn);
-    if (st) return st;
+/* The trainer's own allocation at the end of a step: Eq. 8 to the budget at a
+ * mask step, then the pattern's zeros; a fixed-rank trainer keeps everything. */
+static ada_status own_allocation(ada_trainer *tr, long *budget, ada_mask_action *action,
+                                 real *threshold) {
     ada_model *m = tr->model;
     const ada_train_config *c = &tr->config;
-    double t0 = now_ms();
-    long budget;
-    ada_phase phase;
-    ada_mask_action action;
-    real threshold = (real)NAN;
-    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, &action))) return st;
     if (!c->prune) { /* fixed rank: everything is kept */
-        budget = m->n_triplets;
-        action = ADA_ACTION_NONE;
-    } else {
-        if (action == ADA_ACTION_MASK && (st = mask_to_budget(tr, budget, &threshold))) return st;
-        if (action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
+        *budget = m->n_triplets;
+        *action = ADA_ACTION_NONE;
+        return ADA_OK;
     }
+    ada_status st;
+    if (*action == ADA_ACTION_MASK && (st = mask_to_budget(tr, *budget, threshold))) return st;
+    if (*action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
+    return ADA_OK;
+}
+
+/* kept after the allocation; at a mask step, how many triplets came back and
+ * how many went, against the pattern before it. */
+static void count_pattern(const ada_trainer *tr, ada_mask_action action, ada_step_info *info) {
+    const ada_model *m = tr->model;
     long kept = 0, revived = 0, pruned = 0;
     for (long i = 0; i < m->n_triplets; i++) kept += m->keep[i] != 0;
     if (action == ADA_ACTION_MASK)
@@ -373,21 +375,54 @@ ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
         }
     info->revived = revived;
     info->pruned = pruned;
-    info->budget = budget;
-    info->phase = phase;
-    info->action = action;
-    info->threshold = threshold;
     info->kept = kept;
+}
+
+/* The allocation phase; with an allocate hook (prune = 0, checked by the
+ * caller) the hook allocates first and the info reports what it did. */
+static ada_status allocate(ada_trainer *tr, ada_step_info *info, const ada_step_hooks *h) {
+    ada_status st = check_running(tr, info, "ada_trainer_allocate");
+    if (st) return st;
+    long budget;
+    ada_phase phase;
+    ada_mask_action action;
+    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, &action))) return st;
+    ada_allocation ext = {budget, action, 0, NAN};
+    const int hooked = h && h->allocate;
+    if (hooked && (st = h->allocate(h->ctx, tr, &ext))) return st;
+    double t0 = now_ms();
+    real threshold = (real)NAN;
+    if ((st = own_allocation(tr, &budget, &action, &threshold))) return st;
+    count_pattern(tr, action, info);
+    info->budget = hooked ? ext.budget : budget;
+    info->phase = phase;
+    info->action = hooked ? (ext.masked ? ADA_ACTION_MASK : ADA_ACTION_NONE) : action;
+    info->threshold = hooked ? ext.threshold : threshold;
     info->ms[ADA_TIME_ALLOCATION] = now_ms() - t0;
     tr->completed++;
     return ADA_OK;
 }
 
-ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info) {
+ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info) {
+    return allocate(tr, info, NULL);
+}
+
+ada_status ada_trainer_step_hooked(ada_trainer *tr, const ada_batch *batch, ada_step_info *info,
+                                   const ada_step_hooks *h) {
+    /* A NULL tr or info is reported by ada_trainer_gradients, as without hooks. */
+    if (h && h->allocate && tr && tr->config.prune)
+        return ada_fail(ADA_ERR_STATE, "ada_trainer_step_hooked: an allocate hook needs a trainer "
+                                       "that does not prune (config.prune = 0)");
     ada_status st = ada_trainer_gradients(tr, batch, info);
     if (!st) st = ada_trainer_update(tr, info);
-    if (!st) st = ada_trainer_allocate(tr, info);
+    if (!st && h && h->before_allocate) st = h->before_allocate(h->ctx, tr, info);
+    if (!st) st = allocate(tr, info, h);
+    if (!st && h && h->after_step) st = h->after_step(h->ctx, tr, info);
     return st;
+}
+
+ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info) {
+    return ada_trainer_step_hooked(tr, batch, info, NULL);
 }
 
 ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info) {

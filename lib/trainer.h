@@ -112,6 +112,48 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info);
 ada_status ada_trainer_allocate(ada_trainer *tr, ada_step_info *info);
 ada_status ada_trainer_step(ada_trainer *tr, const ada_batch *batch, ada_step_info *info);
 
+/* ---------------------------------------------------------------- seams
+ * ada_trainer_step_hooked runs the same step with a caller's code at fixed
+ * points of it (traces, measurements, an allocation by other means):
+ *
+ *   gradients → update → before_allocate → [allocate] → allocation → after_step
+ *
+ * Every member of ada_step_hooks may be NULL; hooks NULL is ada_trainer_step.
+ * A hook that returns a nonzero status ends the step with that status (its
+ * message is the hook's, ada_fail). Then, as for a failed update, parameters,
+ * moments and EMAs are already written and `completed` has not advanced
+ * (before_allocate, allocate), or the step is complete and info filled
+ * (after_step). */
+
+/* What an allocation of the caller's own (the allocate hook) is given and
+ * reports. The trainer fills budget and action from the schedule, masked 0 and
+ * threshold NaN; the hook sets masked and threshold if it changed the pattern. */
+typedef struct {
+    long budget;            /* b(t) of this step (Eq. 14) */
+    ada_mask_action action; /* the schedule's action at the end of this step */
+    int masked;             /* out: 1 when the hook set a new keep pattern */
+    double threshold;       /* out: the score it pruned at, or NaN */
+} ada_allocation;
+
+typedef struct {
+    void *ctx; /* passed to every hook */
+    /* After the update, before any masking: the weights, gradients and EMAs
+     * the allocation sees. info holds the gradients' and update's fields. */
+    ada_status (*before_allocate)(void *ctx, ada_trainer *tr, const ada_step_info *info);
+    /* Replaces the trainer's selection (needs config.prune = 0; the step is
+     * refused before it starts otherwise). It may change model->keep and the
+     * parameters; the trainer then reports info->budget = alloc->budget,
+     * action MASK if alloc->masked (else NONE), threshold, the kept count
+     * from model->keep, and revived = pruned = 0. Its time is not in
+     * info->ms (the caller times it). */
+    ada_status (*allocate)(void *ctx, ada_trainer *tr, ada_allocation *alloc);
+    /* After the allocation: the step is done, completed counts it, info is complete. */
+    ada_status (*after_step)(void *ctx, ada_trainer *tr, const ada_step_info *info);
+} ada_step_hooks;
+
+ada_status ada_trainer_step_hooked(ada_trainer *tr, const ada_batch *batch, ada_step_info *info,
+                                   const ada_step_hooks *hooks);
+
 /* Ends the step in progress without an update (after the caller restored the
  * pre-step parameters, moments, EMAs and masks): completed advances, so the
  * schedule moves on; updates does not, so AdamW's bias correction counts only

@@ -184,8 +184,6 @@ void add_checkpoint_options(CLI::App *cmd, RunConfig &c) {
                     "end cleanly after this step with a checkpoint (0: run to total_step)")
         ->capture_default_str();
     cmd->add_option("--resume", c.resume, "continue the interrupted run in this directory (its options are kept)");
-    // Hidden (no group): how the tests make one step non-finite on purpose.
-    cmd->add_option("--inject-nonfinite", c.inject_nonfinite, "tests only")->group("");
 }
 
 void add_crosscheck_options(CLI::App *cmd, RunConfig &c) {

@@ -61,7 +61,6 @@ struct RunConfig {
     long save_every = 0;      // steps between checkpoints; 0: none besides --stop-after's
     long stop_after = 0;      // end cleanly after this step with a checkpoint; 0: run to the end
     std::string resume;       // the run directory to continue
-    long inject_nonfinite = 0;  // tests only (hidden): NaN into the first adapter parameter before this step
     TaskOptions task_opt;
     // Cross-checking other implementations (README "Step traces"); not part of
     // config_json: they choose what is written or read, not what is computed.

@@ -19,6 +19,8 @@
 #include "config/run_config.h"
 #include "formats/safetensors.h"
 #include "formats/staged_dir.h"
+#include "train/config_json.h"
+#include "train/console_log.h"
 
 namespace adalora {
 
@@ -31,30 +33,25 @@ struct RunOutput {
 };
 
 struct Checkpoint;
-
-enum class LogMode { quiet, lines, progress };
+struct LoopHooks;  // train_loop.h
 
 // Trains cfg.method on cfg.task; throws UsageError for bad options,
 // NonFiniteError for a non-finite value under --on-nonfinite stop, and
 // std::runtime_error when the library refuses something. With checkpointing
 // (run_dir.h) it creates cfg.out and saves checkpoints into it as it goes;
 // `resume` (from load_for_resume) continues that run where it stopped.
-RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume = nullptr);
+// `hooks` (may be null) runs a caller's code in every step (tests).
+RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume = nullptr,
+                    const LoopHooks *hooks = nullptr);
 
 // Trains and writes: train_run, then write_run, or for a checkpointed run the
 // final files into its directory (finish_run_dir); resumes when cfg.resume is set.
-RunOutput run_and_write(const RunConfig &cfg, LogMode log);
+RunOutput run_and_write(const RunConfig &cfg, LogMode log, const LoopHooks *hooks = nullptr);
 
 // Writes a run's files into `dir` atomically (dir must not exist; its parent must).
 void write_run(const std::string &dir, const RunOutput &out);
 
 // The run's files (name, text), as write_run writes them.
 std::vector<std::pair<std::string, std::string>> run_files(const RunOutput &out);
-
-// The JSON object of every option of a run.
-nlohmann::json config_json(const RunConfig &cfg);
-
-// Every row of the conventions table with its value in this run.
-nlohmann::json conventions_json(const RunConfig &cfg);
 
 }  // namespace adalora

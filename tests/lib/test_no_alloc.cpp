@@ -1,6 +1,7 @@
 // test_no_alloc.cpp: "a training step allocates nothing", checked by counting.
 // alloc_counter.h counts the calls of the malloc family on this thread; every
-// method runs a first step, and the next steps (mask steps and svd-proj's
+// method runs a first step, and the next steps (the library's step with the
+// driver's hooks: mask steps with mask-jump's forwards and svd-proj's
 // projections included, with the batch sampler) must make none outside
 // OpenBLAS. (OpenBLAS 0.3.21's SkylakeX/Cooperlake small-matrix sgemm kernels
 // malloc a scratch buffer per call; that count is printed, not held to 0.)
@@ -13,6 +14,7 @@
 #include "train/methods.h"
 #include "config/run_config.h"
 #include "train/projection_step.h"
+#include "train/step_hooks.h"
 #include "tasks/tasks.h"
 
 #include "support/alloc_counter.h"
@@ -56,11 +58,14 @@ long allocations_after_first_step(const std::string &method, long steps, const s
     adalora::BatchSampler sampler(task.train, cfg.batch, 7);
     ada_step_info info{};
     long projections = 0;
+    // The driver's step: the library's, with the driver's hooks (mask-jump's
+    // forwards, svd-proj's projection).
+    adalora::LoopState loop;
+    double measure_seconds = 0;
+    adalora::StepHooks hooks(model, nullptr, projection.get(), true, loop, measure_seconds);
     auto step = [&] {
-        check(ada_trainer_gradients(tr, &sampler.next(), &info));
-        check(ada_trainer_update(tr, &info));
-        if (projection) projections += projection->maybe_project().projected;
-        check(ada_trainer_allocate(tr, &info));
+        check(hooks.step(tr, sampler.next(), info));
+        projections += info.action == ADA_ACTION_MASK && setup.svd_proj;
     };
     step();
     alloc_counter::start();

@@ -672,3 +672,161 @@ TEST_CASE("trainer: a non-finite gradient or parameter fails the step naming ste
         CHECK(info.kept == kTriplets);
     }
 }
+
+// ------------------------------------------------------------------ seams
+
+namespace {
+
+// Records the hooks' calls: which, in what order, what each saw.
+struct Recorder {
+    std::vector<std::string> calls;
+    std::vector<long> completed_seen, step_seen;
+    ada_status fail_in_before = ADA_OK, fail_in_after = ADA_OK;
+    ada_allocation seen_alloc{};
+    uint8_t drop = 0;  // allocate: 1 prunes triplet 0 and reports a mask
+
+    static Recorder &of(void *ctx) { return *static_cast<Recorder *>(ctx); }
+    void saw(const char *call, const ada_trainer *tr, long step) {
+        calls.push_back(call);
+        completed_seen.push_back(tr->completed);
+        step_seen.push_back(step);
+    }
+    // A failing hook returns a library call's status (and its message).
+    static ada_status fail_with(ada_status want) {
+        if (want == ADA_OK) return ADA_OK;
+        long budget;
+        return ada_trainer_schedule_now(nullptr, &budget, nullptr, nullptr);  // ADA_ERR_NULL
+    }
+    ada_step_hooks hooks(bool with_allocate) {
+        ada_step_hooks h{};
+        h.ctx = this;
+        h.before_allocate = [](void *ctx, ada_trainer *tr, const ada_step_info *info) {
+            of(ctx).saw("before_allocate", tr, info->step);
+            return fail_with(of(ctx).fail_in_before);
+        };
+        if (with_allocate)
+            h.allocate = [](void *ctx, ada_trainer *tr, ada_allocation *a) {
+                Recorder &r = of(ctx);
+                r.saw("allocate", tr, -1);
+                r.seen_alloc = *a;
+                if (r.drop) {
+                    tr->model->keep[0] = 0;
+                    a->masked = 1;
+                    a->threshold = 0.25;
+                }
+                return ADA_OK;
+            };
+        h.after_step = [](void *ctx, ada_trainer *tr, const ada_step_info *info) {
+            of(ctx).saw("after_step", tr, info->step);
+            return fail_with(of(ctx).fail_in_after);
+        };
+        return h;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("trainer seams: hooks run in order with the step's info, and a hooked step equals the plain one") {
+    Data d(21);
+    Rig plain(model_config(), train_config()), hooked(model_config(), train_config());
+    Recorder rec;
+    const ada_step_hooks h = rec.hooks(false);
+    ada_step_info a, b;
+    for (long t = 0; t < 12; t++) {  // warm-up and mask steps of the decay
+        REQUIRE(ada_trainer_step(plain.tr, d.at(t), &a) == ADA_OK);
+        REQUIRE(ada_trainer_step_hooked(hooked.tr, d.at(t), &b, &h) == ADA_OK);
+        CHECK(a.loss == b.loss);
+        CHECK(a.kept == b.kept);
+        CHECK(a.action == b.action);
+    }
+    CHECK(plain.arena(plain.m->params) == hooked.arena(hooked.m->params));
+    CHECK(plain.keep() == hooked.keep());
+    REQUIRE(rec.calls.size() == 24);
+    for (size_t i = 0; i < rec.calls.size(); i += 2) {
+        const long step = (long)i / 2 + 1;
+        CHECK(rec.calls[i] == "before_allocate");
+        CHECK(rec.step_seen[i] == step);
+        CHECK(rec.completed_seen[i] == step - 1);  // the allocation has not run yet
+        CHECK(rec.calls[i + 1] == "after_step");
+        CHECK(rec.step_seen[i + 1] == step);
+        CHECK(rec.completed_seen[i + 1] == step);  // the step is done
+    }
+}
+
+TEST_CASE("trainer seams: an allocate hook allocates for a fixed-rank trainer and the info reports what it did") {
+    Data d(22);
+    ada_train_config tc = train_config();
+    tc.prune = 0;
+    Rig rig(model_config(), tc);
+    Recorder rec;
+    const ada_step_hooks h = rec.hooks(true);
+    ada_step_info info;
+    long budget = 0;
+    ada_mask_action action = ADA_ACTION_NONE;
+    // Steps where the hook does nothing, up to the first mask step that prunes.
+    for (long t = 0; !(action == ADA_ACTION_MASK && budget < kTriplets); t++) {
+        REQUIRE(t < 20);
+        REQUIRE(ada_trainer_step_hooked(rig.tr, d.at(t), &info, &h) == ADA_OK);
+        CHECK(rec.calls.back() == "after_step");
+        CHECK(rec.calls[rec.calls.size() - 2] == "allocate");
+        CHECK(rec.seen_alloc.masked == 0);
+        CHECK(std::isnan(rec.seen_alloc.threshold));
+        CHECK(info.action == ADA_ACTION_NONE);  // the hook did not mask
+        CHECK(info.budget == rec.seen_alloc.budget);
+        CHECK(std::isnan(info.threshold));
+        REQUIRE(ada_trainer_schedule_now(rig.tr, &budget, nullptr, &action) == ADA_OK);
+    }
+    rec.drop = 1;
+    const long before = rig.tr->completed;
+    REQUIRE(ada_trainer_step_hooked(rig.tr, d.at(before), &info, &h) == ADA_OK);
+    CHECK(rec.completed_seen[rec.completed_seen.size() - 2] == before);  // allocate runs inside the step
+    CHECK(rec.seen_alloc.budget == budget);
+    CHECK(rec.seen_alloc.action == ADA_ACTION_MASK);
+    CHECK(info.budget == budget);  // the schedule's, not the fixed rank's n·r0
+    CHECK(info.action == ADA_ACTION_MASK);
+    CHECK(info.threshold == 0.25);
+    CHECK(info.kept == kTriplets - 1);  // counted after the hook
+    CHECK(info.revived == 0);
+    CHECK(info.pruned == 0);
+    CHECK(rig.tr->completed == before + 1);
+}
+
+TEST_CASE("trainer seams: a pruning trainer refuses an allocate hook before the step changes anything") {
+    Data d(23);
+    Rig rig(model_config(), train_config());
+    Recorder rec;
+    const ada_step_hooks h = rec.hooks(true);
+    const std::vector<real> params = rig.arena(rig.m->params);
+    ada_step_info info;
+    CHECK(ada_trainer_step_hooked(rig.tr, d.at(0), &info, &h) == ADA_ERR_STATE);
+    CHECK(std::string(ada_last_error()).find("config.prune = 0") != std::string::npos);
+    CHECK(rec.calls.empty());
+    CHECK(rig.arena(rig.m->params) == params);
+    CHECK(rig.tr->completed == 0);
+}
+
+TEST_CASE("trainer seams: a hook's failure ends the step with its status") {
+    Data d(24);
+    Rig rig(model_config(), train_config());
+    Recorder rec;
+    const ada_step_hooks h = rec.hooks(false);
+    ada_step_info info;
+    SUBCASE("before_allocate: the update is written, the allocation and after_step do not run") {
+        rec.fail_in_before = ADA_ERR_NULL;
+        const std::vector<real> params = rig.arena(rig.m->params);
+        CHECK(ada_trainer_step_hooked(rig.tr, d.at(0), &info, &h) == ADA_ERR_NULL);
+        CHECK(std::string(ada_last_error()).find("ada_trainer_schedule_now") != std::string::npos);
+        CHECK(rec.calls == std::vector<std::string>{"before_allocate"});
+        CHECK(rig.arena(rig.m->params) != params);
+        CHECK(rig.tr->updates == 1);
+        CHECK(rig.tr->completed == 0);
+    }
+    SUBCASE("after_step: the step is complete") {
+        rec.fail_in_after = ADA_ERR_NULL;
+        CHECK(ada_trainer_step_hooked(rig.tr, d.at(0), &info, &h) == ADA_ERR_NULL);
+        CHECK(rec.calls == std::vector<std::string>{"before_allocate", "after_step"});
+        CHECK(rig.tr->completed == 1);
+        CHECK(info.step == 1);
+        CHECK(info.kept == kTriplets);
+    }
+}

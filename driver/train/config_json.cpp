@@ -1,0 +1,29 @@
+// config_json.cpp: a run's options as JSON.
+#include "train/config_json.h"
+
+#include "config/conventions.h"
+
+namespace adalora {
+
+nlohmann::json config_json(const RunConfig &c) {
+    return {{"task", c.task}, {"method", c.method}, {"seed", c.seed},
+            {"init_r", c.init_r}, {"target_r", c.target_r}, {"target_budget", c.target_budget},
+            {"tinit", c.tinit}, {"tfinal", c.tfinal}, {"deltaT", c.deltaT}, {"total_step", c.total_step},
+            {"beta1", c.beta1}, {"beta2", c.beta2}, {"orth_reg_weight", c.orth_reg_weight},
+            {"lora_alpha", c.lora_alpha}, {"lora_r", c.lora_r}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
+            {"clip", c.clip}, {"convention", c.convention}, {"convention_rows", c.convention_rows}, {"batch", c.batch}, {"importance", c.importance}, {"no_prune", c.no_prune}, {"hard_delete", c.hard_delete},
+            {"svd", c.svd}, {"log_every", c.log_every}, {"log", c.log}, {"mask_jump", c.mask_jump}, {"on_nonfinite", c.on_nonfinite}, {"width", c.task_opt.width}, {"layers", c.task_opt.layers},
+            {"planted_ranks", c.task_opt.planted_ranks}, {"noise", c.task_opt.noise},
+            {"train_rows", c.task_opt.train_rows}, {"test_rows", c.task_opt.test_rows},
+            {"data_dir", c.task_opt.data_dir}, {"cache_dir", c.task_opt.cache_dir},
+            {"pretrain_steps", c.task_opt.pretrain_steps}, {"pretrain_seed", c.task_opt.pretrain_seed},
+            {"base_weights", c.task_opt.base_weights}};
+}
+
+nlohmann::json conventions_json(const RunConfig &cfg) {
+    nlohmann::json j = nlohmann::json::object();  // what each row of the spec's table was here
+    for (const auto &row : convention_rows()) j[row.option] = convention_value(cfg, row);
+    return j;
+}
+
+}  // namespace adalora

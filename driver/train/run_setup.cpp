@@ -1,0 +1,47 @@
+// run_setup.cpp: a training run's parts, built before its first step.
+#include "train/run_setup.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "train/checkpoint.h"
+#include "train/lib_call.h"
+#include "train/run_index.h"
+
+namespace adalora {
+
+RunSetup::RunSetup(const RunConfig &cfg) : task(make_task(cfg)), method(setup_method(cfg, task)) {
+    create_model_and_trainer(cfg);
+    sampler = std::make_unique<BatchSampler>(task.train, cfg.batch, cfg.seed ^ 0xba7c4e5ULL);
+    prepare_batches_and_trace(cfg);
+    origin = origin_hash(task, model);
+}
+
+void RunSetup::create_model_and_trainer(const RunConfig &cfg) {
+    check(ada_model_create(&model, &method.model), "model");
+    model_owner.reset(model);
+    apply_base(task, model);  // a pretrained base (digits) replaces the random one
+    check(ada_trainer_create(&tr, model, &method.train), "trainer");
+    trainer_owner.reset(tr);
+    if (method.svd_proj) projection = std::make_unique<ProjectionStep>(model, tr, cfg.svd == "full");
+    params_initial = ada_model_param_count(model, 0);
+}
+
+// --init-from replays a directory's state and batches; --dump-init writes the
+// sampler's batches and the run then replays them, the very arrays dumped.
+void RunSetup::prepare_batches_and_trace(const RunConfig &cfg) {
+    if (!cfg.init_from.empty()) {
+        replay = std::make_unique<BatchSet>(
+            load_init(cfg.init_from, run_index_header(cfg, method, model, "adalora-init"), task.train, model));
+    } else if (!cfg.dump_init.empty()) {
+        replay = std::make_unique<BatchSet>(collect_batches(*sampler, task.train, cfg.total_step, cfg.batch));
+        dump_init(cfg.dump_init, run_index_header(cfg, method, model, "adalora-init"), model, *replay);
+    }
+    if (!cfg.trace.empty()) {
+        tracer = std::make_unique<Tracer>(cfg.trace, cfg.trace_steps,
+                                          run_index_header(cfg, method, model, "adalora-trace"), model, tr);
+        tracer->initial();
+    }
+}
+
+}  // namespace adalora

@@ -1,0 +1,117 @@
+// train_loop.cpp: the training loop shared by every method.
+#include "train/train_loop.h"
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "base/errors.h"
+#include "train/adapter_report.h"
+#include "train/lib_call.h"
+#include "train/metrics_log.h"
+#include "train/step_hooks.h"
+
+namespace adalora {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// What one step needs besides the trainer: its hooks, the guard's copy of the
+// state, the orthogonality meter.
+struct StepContext {
+    const RunConfig &cfg;
+    LogMode log;
+    RunSetup &run;
+    LoopState &loop;
+    Checkpointer &checkpoints;
+    TrainClock &clock;
+    StepHooks hooks;
+    OrthMeter orth_meter;
+    const bool skip_nonfinite;  // --on-nonfinite skip-step restores `before_step`
+    TrainState before_step;
+};
+
+// Step t through the library; a non-finite value stops the run or, under
+// skip-step, puts the state back and skips the step.
+void run_step(StepContext &c, long t, ada_step_info &info, const LoopHooks *hooks) {
+    const ada_batch &batch = c.run.batch(t);
+    if (c.skip_nonfinite) capture(c.before_step, c.run.model, c.run.tr);
+    if (hooks && hooks->before_step) hooks->before_step(t, c.run.model);
+    ada_status st = c.hooks.step(c.run.tr, batch, info);
+    if (st != ADA_ERR_NONFINITE) return check(st, "step");
+    if (!c.skip_nonfinite)
+        throw NonFiniteError(std::string("training stopped: ") + ada_last_error() + "; " + c.checkpoints.kept_note());
+    if (c.log != LogMode::quiet) std::fprintf(stderr, "adalora: skipped: %s\n", ada_last_error());
+    restore(c.before_step, c.run.model, c.run.tr);  // back to the state before the step
+    check(ada_trainer_skip_step(c.run.tr, &info), "skip step");
+    c.loop.skipped++;
+}
+
+// The step's counters, its ranks.csv rows at a mask step, and its
+// metrics.csv row when one is due (step 1, every log_every, the last).
+void record_step(StepContext &c, long t, const ada_step_info &info) {
+    LoopState &loop = c.loop;
+    loop.revived += info.revived;
+    loop.pruned += info.pruned;
+    for (int p = 0; p < ADA_TIME_COUNT; p++) loop.ms[p] += info.ms[p];
+    if (info.action == ADA_ACTION_MASK) append_ranks(loop.ranks_csv, t, c.run.model);
+    if (!(t % c.cfg.log_every == 0 || t == c.cfg.total_step || t == 1)) return;
+    auto m0 = Clock::now();
+    OrthMeter::Mean orth = c.orth_meter.measure();
+    c.clock.measure_seconds += seconds_since(m0);
+    MetricsRow row;
+    row.step = t;
+    row.loss = info.loss;
+    row.task_loss = info.task_loss;
+    row.orth = info.orth_raw;
+    row.budget = info.budget;
+    row.kept = info.kept;
+    row.threshold = info.threshold;
+    row.lr = c.cfg.lr;
+    row.seconds = c.clock.seconds();
+    row.orth_p = orth.p;
+    row.orth_q = orth.q;
+    row.revived = loop.revived;
+    row.pruned = loop.pruned;
+    row.mask_jump = loop.jumps ? loop.jump_sum / loop.jumps : NAN;
+    loop.metrics_csv += format_metrics_row(row);
+    loop.revived = loop.pruned = loop.jumps = 0;
+    loop.jump_sum = 0;
+}
+
+}  // namespace
+
+double TrainClock::seconds() const { return earlier + seconds_since(t0) - measure_seconds; }
+
+bool train_loop(const RunConfig &cfg, LogMode log, RunSetup &run, LoopState &loop, Checkpointer &checkpoints,
+                TrainClock &clock, const LoopHooks *hooks) {
+    StepContext c{cfg,
+                  log,
+                  run,
+                  loop,
+                  checkpoints,
+                  clock,
+                  StepHooks(run.model, run.tracer.get(), run.projection.get(), cfg.mask_jump, loop,
+                            clock.measure_seconds),
+                  OrthMeter(run.model),
+                  cfg.on_nonfinite == "skip-step",
+                  {}};
+    if (c.skip_nonfinite) capture(c.before_step, run.model, run.tr);  // sizes the copy once
+    ConsoleLog console(log, cfg.total_step);
+    ada_step_info info{};
+    for (long t = run.tr->completed + 1; t <= cfg.total_step; t++) {
+        run_step(c, t, info, hooks);
+        record_step(c, t, info);
+        if (run.tracer) run.tracer->after_step(t, info);
+        console.step(info, run.model);
+        if (checkpoints.due(t)) {
+            auto c0 = Clock::now();
+            checkpoints.save(run.model, run.tr, *run.sampler, loop, clock.seconds());
+            clock.measure_seconds += seconds_since(c0);
+        }
+        if (t == cfg.stop_after) return false;
+    }
+    return true;
+}
+
+}  // namespace adalora
