@@ -37,9 +37,11 @@ ada_status ada_check_orth_norm(const char *fn, ada_orth_norm norm) {
     return ADA_OK;
 }
 
+/* The arguments of ada_orth_left/right: M is rows x cols (ldm); the gradient,
+ * when given, has the same shape with its own ldg. */
 static ada_status check_args(const char *fn, const double *value, const real *M,
                              int ldm, int rows, int cols, ada_orth_norm norm,
-                             real weight, const real *work) {
+                             real weight, const real *work, const real *grad, int ldg) {
     ADA_REQUIRE_PTR(value, fn);
     ADA_REQUIRE_PTR(M, fn);
     ADA_REQUIRE_PTR(work, fn);
@@ -51,6 +53,7 @@ static ada_status check_args(const char *fn, const double *value, const real *M,
     if (!isfinite(weight)) return ada_fail(ADA_ERR_NONFINITE, "%s: weight is not finite", fn);
     if (!ada_matrix_finite(M, rows, cols, ldm))
         return ada_fail(ADA_ERR_NONFINITE, "%s: input holds NaN or Inf", fn);
+    if (grad) ADA_REQUIRE_LD(ldg, cols, fn);
     return ADA_OK;
 }
 
@@ -84,23 +87,18 @@ double ada_orth_right_unchecked(real *dQ, int lddq, const real *Q, int ldq, int 
 
 ada_status ada_orth_left(double *value, real *dP, int lddp, const real *P, int ldp,
                          int d, int r, ada_orth_norm norm, real weight, real *work) {
-    static const char fn[] = "ada_orth_left";
-    ada_status st = check_args(fn, value, P, ldp, d, r, norm, weight, work);
-    if (st) return st;
-    if (dP) ADA_REQUIRE_LD(lddp, r, fn);
-    *value = ada_orth_left_unchecked(dP, lddp, P, ldp, d, r, norm, weight, work);
-    return ADA_OK;
+    ada_status st = check_args("ada_orth_left", value, P, ldp, d, r, norm, weight, work, dP, lddp);
+    if (!st) *value = ada_orth_left_unchecked(dP, lddp, P, ldp, d, r, norm, weight, work);
+    return st;
 }
 
 ada_status ada_orth_right(double *value, real *dQ, int lddq, const real *Q, int ldq,
                           int r, int d, ada_orth_norm norm, real weight, real *work) {
-    static const char fn[] = "ada_orth_right";
-    ada_status st = check_args(fn, value, Q, ldq, r, d, norm, weight, work);
-    if (st) return st;
-    if (dQ) ADA_REQUIRE_LD(lddq, d, fn);
-    *value = ada_orth_right_unchecked(dQ, lddq, Q, ldq, r, d, norm, weight, work);
-    return ADA_OK;
+    ada_status st = check_args("ada_orth_right", value, Q, ldq, r, d, norm, weight, work, dQ, lddq);
+    if (!st) *value = ada_orth_right_unchecked(dQ, lddq, Q, ldq, r, d, norm, weight, work);
+    return st;
 }
+
 /* Eq. 4, the γ Σ_k in L = C + γ Σ_k R(P_k, Q_k), or PEFT's γ · mean. */
 ada_status ada_orth_term_weight(double *weight, double gamma, ada_orth_reduce reduce,
                                 int n_factors) {
