@@ -64,16 +64,11 @@ ada_status ada_activation_forward(real *A, const real *Z, size_t n, ada_activati
     return ADA_OK;
 }
 
-ada_status ada_activation_backward_from(real *dZ, const real *dA, const real *Z,
-                                        const real *A, size_t n, ada_activation act) {
+ada_status ada_activation_backward(real *dZ, const real *dA, const real *Z, const real *A,
+                                   size_t n, ada_activation act) {
     ada_status st = check("ada_activation_backward", dZ, dA, act);
     if (st) return st;
     ADA_REQUIRE_PTR(Z, "ada_activation_backward");
     for (size_t i = 0; i < n; i++) dZ[i] += (real)(dA[i] * act_slope(Z[i], A ? A + i : NULL, act));
     return ADA_OK;
-}
-
-ada_status ada_activation_backward(real *dZ, const real *dA, const real *Z, size_t n,
-                                   ada_activation act) {
-    return ada_activation_backward_from(dZ, dA, Z, NULL, n, act);
 }

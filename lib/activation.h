@@ -21,15 +21,12 @@ typedef enum {
 const char *ada_activation_name(ada_activation act);
 
 ada_status ada_activation_forward(real *A, const real *Z, size_t n, ada_activation act);
-ada_status ada_activation_backward(real *dZ, const real *dA, const real *Z, size_t n,
-                                   ada_activation act);
-
-/* The same with the forward's output A = f(Z) at hand (NULL: as above):
- * GELU's Φ(z) is then A/z, so the backward computes no erf (the GELU
- * backward's costliest part); its slope stays within a unit of rounding of
- * `real`, absolutely (the slopes are of order 1). */
-ada_status ada_activation_backward_from(real *dZ, const real *dA, const real *Z,
-                                        const real *A, size_t n, ada_activation act);
+/* Backward dZ += dA ⊙ f'(Z). A is the forward's output f(Z), or NULL: with it
+ * GELU's Φ(z) is A/z, so the backward computes no erf (the GELU backward's
+ * costliest part); its slope stays within a unit of rounding of `real`,
+ * absolutely (the slopes are of order 1). */
+ada_status ada_activation_backward(real *dZ, const real *dA, const real *Z, const real *A,
+                                   size_t n, ada_activation act);
 
 #ifdef __cplusplus
 }

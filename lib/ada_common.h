@@ -3,7 +3,7 @@
  *
  * Precision: `real` is float unless the sources are compiled with
  * -DADA_DOUBLE (`make PRECISION=double`); the BLAS calls follow through the
- * ADA_GEMM / ADA_GEMV macros so the same source serves both builds.
+ * ADA_GEMM macro so the same source serves both builds.
  *
  * Errors: every entry point returns an ada_status. On failure it writes a
  * one-line message (readable with ada_last_error()) and leaves its outputs
@@ -22,12 +22,10 @@ extern "C" {
 #ifdef ADA_DOUBLE
 typedef double real;
 #define ADA_GEMM cblas_dgemm
-#define ADA_GEMV cblas_dgemv
 #define ADA_PRECISION_NAME "double"
 #else
 typedef float real;
 #define ADA_GEMM cblas_sgemm
-#define ADA_GEMV cblas_sgemv
 #define ADA_PRECISION_NAME "float"
 #endif
 
@@ -41,10 +39,12 @@ typedef enum {
     ADA_ERR_STATE = 6      /* the call does not fit the object's state */
 } ada_status;
 
+/* The two forms of the trainable update the project compares (adapted_layer.h):
+ * SVD form P diag(λ) Q (AdaLoRA) and LoRA form B A (the baselines). */
+typedef enum { ADA_FORM_SVD = 0, ADA_FORM_LORA = 1 } ada_form;
+
 /* The message of the last failed call on this thread ("" if none). */
 const char *ada_last_error(void);
-/* A short fixed name for a status ("ok", "null pointer", ...). */
-const char *ada_status_name(ada_status s);
 
 #ifdef __cplusplus
 }

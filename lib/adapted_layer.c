@@ -7,7 +7,12 @@
 #include "adapted_layer.h"
 #include "ada_error.h"
 
-/* c_i = s · λ_i · m_i, with λ = 1 when lam is NULL and m = 1 when keep is NULL. */
+/* The dimension letters, read off the views (adapted_layer.h). */
+typedef struct {
+    int n, d_in, d_out, r;
+} layer_dims;
+
+/* c_i = s · λ_i · m_i, with λ = 1 when lam is NULL (LoRA) and m = 1 when keep is NULL. */
 static real rank_coefficient(real scale, const real *lam, const uint8_t *keep, int i) {
     real c = scale;
     if (lam) c *= lam[i];
@@ -15,177 +20,161 @@ static real rank_coefficient(real scale, const real *lam, const uint8_t *keep, i
     return c;
 }
 
-static ada_status check_dims(const char *fn, ada_layer_dims d, int ldx, int ldw,
-                             int ldp, int ldq, int ldh) {
-    ADA_REQUIRE_POS(d.n, fn);
-    ADA_REQUIRE_POS(d.d_in, fn);
-    ADA_REQUIRE_POS(d.d_out, fn);
-    ADA_REQUIRE_POS(d.r, fn);
-    ADA_REQUIRE_LD(ldx, d.d_in, fn);
-    ADA_REQUIRE_LD(ldw, d.d_in, fn);
-    ADA_REQUIRE_LD(ldp, d.r, fn);
-    ADA_REQUIRE_LD(ldq, d.d_in, fn);
-    ADA_REQUIRE_LD(ldh, d.r, fn);
+/* One view: data set, shape rows x cols, ld >= cols. */
+static ada_status check_view(const char *fn, const char *name, const void *data, int rows,
+                             int cols, int ld, int want_rows, int want_cols) {
+    if (!data) return ada_fail(ADA_ERR_NULL, "%s: %s is NULL", fn, name);
+    if (rows != want_rows || cols != want_cols)
+        return ada_fail(ADA_ERR_DIM, "%s: %s is %d x %d, must be %d x %d", fn, name, rows, cols,
+                        want_rows, want_cols);
+    if (ld < cols)
+        return ada_fail(ADA_ERR_DIM, "%s: %s.ld = %d, must be >= its %d columns", fn, name, ld,
+                        cols);
     return ADA_OK;
 }
 
-static ada_status check_values(const char *fn, const real *X, int ldx, const real *lam,
-                               real scale, ada_layer_dims d) {
-    if (!isfinite(scale))
+#define CHECK_VIEW(fn, name, v, want_rows, want_cols)                                       \
+    do {                                                                                    \
+        ada_status view_st = check_view(fn, name, (v).data, (v).rows, (v).cols, (v).ld,      \
+                                        want_rows, want_cols);                              \
+        if (view_st) return view_st;                                                        \
+    } while (0)
+
+/* λ present exactly in the SVD form (likewise dλ: `what` names which). */
+static ada_status check_form_vector(const char *fn, const char *what, ada_form form,
+                                    const real *v) {
+    if (form == ADA_FORM_SVD && !v)
+        return ada_fail(ADA_ERR_NULL, "%s: %s is NULL, required in the SVD form", fn, what);
+    if (form == ADA_FORM_LORA && v)
+        return ada_fail(ADA_ERR_RANGE, "%s: %s is set, must be NULL in the LoRA form", fn, what);
+    return ADA_OK;
+}
+
+/* The adapter, X, W0 and the cache against each other; *d gets the letters. */
+static ada_status check_layer(const char *fn, layer_dims *d, ada_cmat X, ada_cmat W0,
+                              const ada_adapter *ad, const ada_layer_cache *cache) {
+    ADA_REQUIRE_PTR(ad, fn);
+    ADA_REQUIRE_PTR(cache, fn);
+    if (ad->form != ADA_FORM_SVD && ad->form != ADA_FORM_LORA)
+        return ada_fail(ADA_ERR_RANGE, "%s: form = %d, allowed: 0 (svd), 1 (lora)", fn,
+                        (int)ad->form);
+    ada_status st = check_form_vector(fn, "lam", ad->form, ad->lam);
+    if (st) return st;
+    d->n = X.rows, d->d_in = X.cols, d->d_out = W0.rows, d->r = ad->P.cols;
+    ADA_REQUIRE_POS(d->n, fn);
+    ADA_REQUIRE_POS(d->d_in, fn);
+    ADA_REQUIRE_POS(d->d_out, fn);
+    ADA_REQUIRE_POS(d->r, fn);
+    CHECK_VIEW(fn, "X", X, d->n, d->d_in);
+    CHECK_VIEW(fn, "W0", W0, d->d_out, d->d_in);
+    CHECK_VIEW(fn, "P", ad->P, d->d_out, d->r);
+    CHECK_VIEW(fn, "Q", ad->Q, d->r, d->d_in);
+    CHECK_VIEW(fn, "H", cache->H, d->n, d->r);
+    CHECK_VIEW(fn, "G", cache->G, d->n, d->r);
+    if (!isfinite(ad->scale))
         return ada_fail(ADA_ERR_NONFINITE, "%s: scale is not finite", fn);
-    if (lam && !ada_all_finite(lam, (size_t)d.r))
+    if (ad->lam && !ada_all_finite(ad->lam, (size_t)d->r))
         return ada_fail(ADA_ERR_NONFINITE, "%s: lambda holds NaN or Inf", fn);
-    if (!ada_matrix_finite(X, d.n, d.d_in, ldx))
+    if (!ada_matrix_finite(X.data, d->n, d->d_in, X.ld))
         return ada_fail(ADA_ERR_NONFINITE, "%s: X holds NaN or Inf", fn);
     return ADA_OK;
 }
 
 /* Y = X W0ᵀ + b + G Pᵀ with H = X Qᵀ and G = H ⊙ c (c from rank_coefficient). */
-static void lowrank_forward(real *Y, int ldy, real *H, real *G, int ldh, const real *X,
-                            int ldx, const real *W0, int ldw, const real *bias,
-                            const real *P, int ldp, const real *lam, const uint8_t *keep,
-                            const real *Q, int ldq, real scale, ada_layer_dims d) {
+static void lowrank_forward(ada_mat Y, const ada_layer_cache *c, ada_cmat X, ada_cmat W0,
+                            const real *bias, const ada_adapter *ad, layer_dims d) {
+    real *H = c->H.data, *G = c->G.data;
     /* H (N x r) = X (N x d2) Qᵀ (d2 x r) */
-    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, d.n, d.r, d.d_in, 1, X, ldx, Q,
-             ldq, 0, H, ldh);
+    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, d.n, d.r, d.d_in, 1, X.data, X.ld,
+             ad->Q.data, ad->Q.ld, 0, H, c->H.ld);
     for (int b = 0; b < d.n; b++) {
-        const real *h = H + (size_t)b * ldh;
-        real *g = G + (size_t)b * ldh;
-        for (int i = 0; i < d.r; i++) g[i] = h[i] * rank_coefficient(scale, lam, keep, i);
+        const real *h = H + (size_t)b * c->H.ld;
+        real *g = G + (size_t)b * c->G.ld;
+        for (int i = 0; i < d.r; i++)
+            g[i] = h[i] * rank_coefficient(ad->scale, ad->lam, ad->keep, i);
     }
     /* Y (N x d1) = b, then += X W0ᵀ, then += G (N x r) Pᵀ (r x d1) */
     for (int b = 0; b < d.n; b++) {
-        real *y = Y + (size_t)b * ldy;
+        real *y = Y.data + (size_t)b * Y.ld;
         if (bias) memcpy(y, bias, sizeof(real) * (size_t)d.d_out);
         else memset(y, 0, sizeof(real) * (size_t)d.d_out);
     }
-    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, d.n, d.d_out, d.d_in, 1, X, ldx,
-             W0, ldw, 1, Y, ldy);
-    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, d.n, d.d_out, d.r, 1, G, ldh, P,
-             ldp, 1, Y, ldy);
+    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, d.n, d.d_out, d.d_in, 1, X.data, X.ld,
+             W0.data, W0.ld, 1, Y.data, Y.ld);
+    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, d.n, d.d_out, d.r, 1, G, c->G.ld,
+             ad->P.data, ad->P.ld, 1, Y.data, Y.ld);
 }
 
-/* Gradients of lowrank_forward, accumulated. dlam may be NULL (LoRA form). */
-static void lowrank_backward(real *dX, int lddx, real *dP, real *dlam, real *dQ,
-                             real *dG, const real *dY, int lddy, const real *X, int ldx,
-                             const real *W0, int ldw, const real *P, int ldp,
-                             const real *lam, const uint8_t *keep, const real *Q,
-                             int ldq, const real *H, const real *G, int ldh, real scale,
-                             ada_layer_dims d) {
-    /* dP (d1 x r) += dYᵀ (d1 x N) G (N x r) */
-    ADA_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, d.d_out, d.r, d.n, 1, dY, lddy, G,
-             ldh, 1, dP, ldp);
-    /* dG (N x r) = dY (N x d1) P (d1 x r) */
-    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.n, d.r, d.d_out, 1, dY, lddy,
-             P, ldp, 0, dG, ldh);
-    /* dλ_i += s m_i Σ_b dG_bi H_bi, then dG becomes dH = dG ⊙ c in place */
+/* dλ_i += s m_i Σ_b dG_bi H_bi, then dG becomes dH = dG ⊙ c in place. */
+static void rank_backward(real *dlam, ada_mat dG, ada_cmat H, const ada_adapter *ad,
+                          layer_dims d) {
     if (dlam) {
         for (int i = 0; i < d.r; i++) {
-            if (keep && !keep[i]) continue;
+            if (ad->keep && !ad->keep[i]) continue;
             real acc = 0;
             for (int b = 0; b < d.n; b++)
-                acc += dG[(size_t)b * ldh + i] * H[(size_t)b * ldh + i];
-            dlam[i] += scale * acc;
+                acc += dG.data[(size_t)b * dG.ld + i] * H.data[(size_t)b * H.ld + i];
+            dlam[i] += ad->scale * acc;
         }
     }
     for (int b = 0; b < d.n; b++) {
-        real *g = dG + (size_t)b * ldh;
-        for (int i = 0; i < d.r; i++) g[i] *= rank_coefficient(scale, lam, keep, i);
+        real *g = dG.data + (size_t)b * dG.ld;
+        for (int i = 0; i < d.r; i++) g[i] *= rank_coefficient(ad->scale, ad->lam, ad->keep, i);
     }
+}
+
+/* Gradients of lowrank_forward, accumulated. dlam is NULL in the LoRA form. */
+static void lowrank_backward(const ada_layer_grads *gr, ada_mat dG, ada_cmat dY, ada_cmat X,
+                             ada_cmat W0, const ada_adapter *ad, const ada_layer_cache *c,
+                             layer_dims d) {
+    /* dP (d1 x r) += dYᵀ (d1 x N) G (N x r) */
+    ADA_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, d.d_out, d.r, d.n, 1, dY.data, dY.ld,
+             c->G.data, c->G.ld, 1, gr->dP.data, gr->dP.ld);
+    /* dG (N x r) = dY (N x d1) P (d1 x r) */
+    ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.n, d.r, d.d_out, 1, dY.data, dY.ld,
+             ad->P.data, ad->P.ld, 0, dG.data, dG.ld);
+    rank_backward(gr->dlam, dG, ada_cmat_from(c->H), ad, d);
     /* dQ (r x d2) += dHᵀ (r x N) X (N x d2) */
-    ADA_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, d.r, d.d_in, d.n, 1, dG, ldh, X,
-             ldx, 1, dQ, ldq);
-    if (dX) {
+    ADA_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, d.r, d.d_in, d.n, 1, dG.data, dG.ld,
+             X.data, X.ld, 1, gr->dQ.data, gr->dQ.ld);
+    if (gr->dX.data) {
         /* dX (N x d2) += dY (N x d1) W0 (d1 x d2) + dH (N x r) Q (r x d2) */
-        ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.n, d.d_in, d.d_out, 1, dY,
-                 lddy, W0, ldw, 1, dX, lddx);
-        ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.n, d.d_in, d.r, 1, dG, ldh,
-                 Q, ldq, 1, dX, lddx);
+        ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.n, d.d_in, d.d_out, 1, dY.data,
+                 dY.ld, W0.data, W0.ld, 1, gr->dX.data, gr->dX.ld);
+        ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.n, d.d_in, d.r, 1, dG.data,
+                 dG.ld, ad->Q.data, ad->Q.ld, 1, gr->dX.data, gr->dX.ld);
     }
 }
 
-/* Eq. 3: W = W0 + s P diag(λ ⊙ m) Q, applied to a batch. */
-ada_status ada_svd_layer_forward(real *Y, int ldy, real *H, real *G, int ldh,
-                                 const real *X, int ldx, const real *W0, int ldw,
-                                 const real *bias, const real *P, int ldp,
-                                 const real *lam, const uint8_t *keep, const real *Q,
-                                 int ldq, real scale, ada_layer_dims dims) {
-    static const char fn[] = "ada_svd_layer_forward";
-    ADA_REQUIRE_PTR(Y, fn); ADA_REQUIRE_PTR(H, fn); ADA_REQUIRE_PTR(G, fn);
-    ADA_REQUIRE_PTR(X, fn); ADA_REQUIRE_PTR(W0, fn); ADA_REQUIRE_PTR(P, fn);
-    ADA_REQUIRE_PTR(lam, fn); ADA_REQUIRE_PTR(Q, fn);
-    ada_status st = check_dims(fn, dims, ldx, ldw, ldp, ldq, ldh);
+/* Eq. 3: W = W0 + s P diag(λ ⊙ m) Q (or W0 + s B diag(m) A), applied to a batch. */
+ada_status ada_layer_forward(ada_mat Y, const ada_layer_cache *cache, ada_cmat X,
+                             ada_cmat W0, const real *bias, const ada_adapter *ad) {
+    static const char fn[] = "ada_layer_forward";
+    layer_dims d;
+    ada_status st = check_layer(fn, &d, X, W0, ad, cache);
     if (st) return st;
-    ADA_REQUIRE_LD(ldy, dims.d_out, fn);
-    if ((st = check_values(fn, X, ldx, lam, scale, dims))) return st;
-    lowrank_forward(Y, ldy, H, G, ldh, X, ldx, W0, ldw, bias, P, ldp, lam, keep, Q, ldq,
-                    scale, dims);
+    CHECK_VIEW(fn, "Y", Y, d.n, d.d_out);
+    lowrank_forward(Y, cache, X, W0, bias, ad, d);
     return ADA_OK;
 }
 
-/* Eq. 3, backward: ∂/∂P, ∂/∂λ, ∂/∂Q and ∂/∂X of the SVD-form layer. */
-ada_status ada_svd_layer_backward(real *dX, int lddx, real *dP, real *dlam, real *dQ,
-                                  real *dG, const real *dY, int lddy, const real *X,
-                                  int ldx, const real *W0, int ldw, const real *P,
-                                  int ldp, const real *lam, const uint8_t *keep,
-                                  const real *Q, int ldq, const real *H, const real *G,
-                                  int ldh, real scale, ada_layer_dims dims) {
-    static const char fn[] = "ada_svd_layer_backward";
-    ADA_REQUIRE_PTR(dP, fn); ADA_REQUIRE_PTR(dlam, fn); ADA_REQUIRE_PTR(dQ, fn);
-    ADA_REQUIRE_PTR(dG, fn); ADA_REQUIRE_PTR(dY, fn); ADA_REQUIRE_PTR(X, fn);
-    ADA_REQUIRE_PTR(W0, fn); ADA_REQUIRE_PTR(P, fn); ADA_REQUIRE_PTR(lam, fn);
-    ADA_REQUIRE_PTR(Q, fn); ADA_REQUIRE_PTR(H, fn); ADA_REQUIRE_PTR(G, fn);
-    ada_status st = check_dims(fn, dims, ldx, ldw, ldp, ldq, ldh);
+/* Eq. 3, backward: ∂/∂P, ∂/∂λ, ∂/∂Q and ∂/∂X of the adapted layer. */
+ada_status ada_layer_backward(const ada_layer_grads *grads, ada_mat dG, ada_cmat dY,
+                              ada_cmat X, ada_cmat W0, const ada_adapter *ad,
+                              const ada_layer_cache *cache) {
+    static const char fn[] = "ada_layer_backward";
+    ADA_REQUIRE_PTR(grads, fn);
+    layer_dims d;
+    ada_status st = check_layer(fn, &d, X, W0, ad, cache);
     if (st) return st;
-    ADA_REQUIRE_LD(lddy, dims.d_out, fn);
-    if (dX) ADA_REQUIRE_LD(lddx, dims.d_in, fn);
-    if ((st = check_values(fn, X, ldx, lam, scale, dims))) return st;
-    if (!ada_matrix_finite(dY, dims.n, dims.d_out, lddy))
+    if ((st = check_form_vector(fn, "dlam", ad->form, grads->dlam))) return st;
+    CHECK_VIEW(fn, "dY", dY, d.n, d.d_out);
+    CHECK_VIEW(fn, "dG", dG, d.n, d.r);
+    CHECK_VIEW(fn, "dP", grads->dP, d.d_out, d.r);
+    CHECK_VIEW(fn, "dQ", grads->dQ, d.r, d.d_in);
+    if (grads->dX.data) CHECK_VIEW(fn, "dX", grads->dX, d.n, d.d_in);
+    if (!ada_matrix_finite(dY.data, d.n, d.d_out, dY.ld))
         return ada_fail(ADA_ERR_NONFINITE, "%s: dY holds NaN or Inf", fn);
-    lowrank_backward(dX, lddx, dP, dlam, dQ, dG, dY, lddy, X, ldx, W0, ldw, P, ldp, lam,
-                     keep, Q, ldq, H, G, ldh, scale, dims);
-    return ADA_OK;
-}
-
-/* LoRA: W = W0 + s B diag(m) A. */
-ada_status ada_lora_layer_forward(real *Y, int ldy, real *H, real *G, int ldh,
-                                  const real *X, int ldx, const real *W0, int ldw,
-                                  const real *bias, const real *B, int ldb,
-                                  const uint8_t *keep, const real *A, int lda,
-                                  real scale, ada_layer_dims dims) {
-    static const char fn[] = "ada_lora_layer_forward";
-    ADA_REQUIRE_PTR(Y, fn); ADA_REQUIRE_PTR(H, fn); ADA_REQUIRE_PTR(G, fn);
-    ADA_REQUIRE_PTR(X, fn); ADA_REQUIRE_PTR(W0, fn); ADA_REQUIRE_PTR(B, fn);
-    ADA_REQUIRE_PTR(A, fn);
-    ada_status st = check_dims(fn, dims, ldx, ldw, ldb, lda, ldh);
-    if (st) return st;
-    ADA_REQUIRE_LD(ldy, dims.d_out, fn);
-    if ((st = check_values(fn, X, ldx, NULL, scale, dims))) return st;
-    lowrank_forward(Y, ldy, H, G, ldh, X, ldx, W0, ldw, bias, B, ldb, NULL, keep, A, lda,
-                    scale, dims);
-    return ADA_OK;
-}
-
-/* LoRA backward: ∂/∂B, ∂/∂A and ∂/∂X. */
-ada_status ada_lora_layer_backward(real *dX, int lddx, real *dB, real *dA, real *dG,
-                                   const real *dY, int lddy, const real *X, int ldx,
-                                   const real *W0, int ldw, const real *B, int ldb,
-                                   const uint8_t *keep, const real *A, int lda,
-                                   const real *H, const real *G, int ldh, real scale,
-                                   ada_layer_dims dims) {
-    static const char fn[] = "ada_lora_layer_backward";
-    ADA_REQUIRE_PTR(dB, fn); ADA_REQUIRE_PTR(dA, fn); ADA_REQUIRE_PTR(dG, fn);
-    ADA_REQUIRE_PTR(dY, fn); ADA_REQUIRE_PTR(X, fn); ADA_REQUIRE_PTR(W0, fn);
-    ADA_REQUIRE_PTR(B, fn); ADA_REQUIRE_PTR(A, fn); ADA_REQUIRE_PTR(H, fn);
-    ADA_REQUIRE_PTR(G, fn);
-    ada_status st = check_dims(fn, dims, ldx, ldw, ldb, lda, ldh);
-    if (st) return st;
-    ADA_REQUIRE_LD(lddy, dims.d_out, fn);
-    if (dX) ADA_REQUIRE_LD(lddx, dims.d_in, fn);
-    if ((st = check_values(fn, X, ldx, NULL, scale, dims))) return st;
-    if (!ada_matrix_finite(dY, dims.n, dims.d_out, lddy))
-        return ada_fail(ADA_ERR_NONFINITE, "%s: dY holds NaN or Inf", fn);
-    lowrank_backward(dX, lddx, dB, NULL, dA, dG, dY, lddy, X, ldx, W0, ldw, B, ldb, NULL,
-                     keep, A, lda, H, G, ldh, scale, dims);
+    lowrank_backward(grads, dG, dY, X, W0, ad, cache, d);
     return ADA_OK;
 }

@@ -16,6 +16,7 @@
 
 #include "allocator.h"
 #include "ada_error.h"
+#include "ada_internal.h"
 
 #ifdef ADA_DOUBLE
 typedef uint64_t order_key;
@@ -79,23 +80,20 @@ static real score_of_rank(const real *scores, long n, long rank, int32_t *work) 
     return real_of(cut);
 }
 
-/* Eq. 8: the top-b(t) triplets over all matrices keep their λ. */
-ada_status ada_select_top_budget(uint8_t *keep, real *threshold, const real *scores,
-                                 long n, long budget, ada_ties ties, int32_t *work) {
-    static const char fn[] = "ada_select_top_budget";
-    ADA_REQUIRE_PTR(keep, fn); ADA_REQUIRE_PTR(threshold, fn);
-    ADA_REQUIRE_PTR(scores, fn); ADA_REQUIRE_PTR(work, fn);
-    if (n < 1 || n > INT32_MAX)
-        return ada_fail(ADA_ERR_DIM, "%s: n = %ld, allowed: 1..%ld", fn, n, (long)INT32_MAX);
-    if (budget < 0 || budget > n)
-        return ada_fail(ADA_ERR_RANGE, "%s: budget = %ld, allowed: 0..n = %ld", fn, budget, n);
+ada_status ada_check_ties(const char *fn, ada_ties ties) {
     if (ties != ADA_TIES_EXACT && ties != ADA_TIES_KTHVALUE)
         return ada_fail(ADA_ERR_RANGE, "%s: ties = %d, allowed: 0 (exact), 1 (kthvalue)", fn,
                         (int)ties);
+    return ADA_OK;
+}
+
+/* Eq. 8: the top-b(t) triplets over all matrices keep their λ. */
+ada_status ada_select_top_budget_unchecked(uint8_t *keep, real *threshold, const real *scores,
+                                           long n, long budget, ada_ties ties, int32_t *work) {
     for (long i = 0; i < n; i++)
         if (isnan(scores[i]) || scores[i] == (real)INFINITY)
-            return ada_fail(ADA_ERR_NONFINITE, "%s: score %ld is %g (NaN or +Inf)", fn, i,
-                            (double)scores[i]);
+            return ada_fail(ADA_ERR_NONFINITE, "ada_select_top_budget: score %ld is %g (NaN or "
+                            "+Inf)", i, (double)scores[i]);
     if (budget == n) { /* nothing to prune: an ordinary case */
         memset(keep, 1, (size_t)n);
         *threshold = (real)-INFINITY;
@@ -109,4 +107,18 @@ ada_status ada_select_top_budget(uint8_t *keep, real *threshold, const real *sco
             if (scores[i] == cut) keep[i] = 1, kept++;
     *threshold = cut;
     return ADA_OK;
+}
+
+ada_status ada_select_top_budget(uint8_t *keep, real *threshold, const real *scores,
+                                 long n, long budget, ada_ties ties, int32_t *work) {
+    static const char fn[] = "ada_select_top_budget";
+    ADA_REQUIRE_PTR(keep, fn); ADA_REQUIRE_PTR(threshold, fn);
+    ADA_REQUIRE_PTR(scores, fn); ADA_REQUIRE_PTR(work, fn);
+    if (n < 1 || n > INT32_MAX)
+        return ada_fail(ADA_ERR_DIM, "%s: n = %ld, allowed: 1..%ld", fn, n, (long)INT32_MAX);
+    if (budget < 0 || budget > n)
+        return ada_fail(ADA_ERR_RANGE, "%s: budget = %ld, allowed: 0..n = %ld", fn, budget, n);
+    ada_status st = ada_check_ties(fn, ties);
+    if (st) return st;
+    return ada_select_top_budget_unchecked(keep, threshold, scores, n, budget, ties, work);
 }

@@ -31,6 +31,9 @@ typedef enum { ADA_TIES_EXACT = 0, ADA_TIES_KTHVALUE = 1 } ada_ties;
 ada_status ada_select_top_budget(uint8_t *keep, real *threshold, const real *scores,
                                  long n, long budget, ada_ties ties, int32_t *work);
 
+/* The check of a tie rule (fn names the caller in the message). */
+ada_status ada_check_ties(const char *fn, ada_ties ties);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,19 +9,6 @@ static _Thread_local char last_message[512];
 
 const char *ada_last_error(void) { return last_message; }
 
-const char *ada_status_name(ada_status s) {
-    switch (s) {
-    case ADA_OK: return "ok";
-    case ADA_ERR_NULL: return "null pointer";
-    case ADA_ERR_DIM: return "bad dimension";
-    case ADA_ERR_RANGE: return "value out of range";
-    case ADA_ERR_NONFINITE: return "non-finite value";
-    case ADA_ERR_NOMEM: return "out of memory";
-    case ADA_ERR_STATE: return "bad state";
-    }
-    return "unknown status";
-}
-
 ada_status ada_fail(ada_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -22,6 +22,7 @@
 #include <math.h>
 
 #include "ada_common.h"
+#include "matrix.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,16 +57,27 @@ static inline real ada_entry_importance(real ibar, real ubar, ada_importance_kin
 ada_status ada_importance_update(real *ibar, real *ubar, const real *w, const real *g,
                                  size_t n, real beta1, real beta2);
 
-/* Eq. 9: scores S (r) of the triplets of one matrix. ibar_X and ubar_X are the EMA
- * views of P (d1 x r, ldp), λ (r) and Q (r x d2, ldq). For a LoRA doublet
- * (prune-lora) pass ibar_lam = ubar_lam = NULL: S_i is then the mean over the
- * B column plus the mean over the A row. the ubar_X may be NULL for SENS; lam is
- * read only by MAGNITUDE, which needs nothing else. */
-ada_status ada_triplet_scores(real *S, const real *ibar_P, const real *ubar_P, int ldp,
-                              const real *ibar_lam, const real *ubar_lam,
-                              const real *ibar_Q, const real *ubar_Q, int ldq,
-                              const real *lam, int d1, int d2, int r,
-                              ada_importance_kind kind);
+/* The importance EMAs of one matrix's adapter: Ī and Ū of P (d1 x r), of λ
+ * (r; SVD triplets only, NULL for LoRA doublets) and of Q (r x d2). */
+typedef struct {
+    ada_cmat ibar_P, ubar_P;
+    const real *ibar_lam, *ubar_lam;
+    ada_cmat ibar_Q, ubar_Q;
+} ada_triplet_emas;
+
+/* Eq. 9: scores S (r) of the triplets of one matrix, in the given form and
+ * kind, each mode explicit:
+ *   SVD form   S_i = s(λ_i) + mean_j s(P_ji) + mean_j s(Q_ij)   (λ EMAs required)
+ *   LoRA form  S_i = mean over the B column + mean over the A row (λ EMAs NULL)
+ *   SENS_UNC reads Ī and Ū; SENS reads Ī only (the Ū views are ignored);
+ *   MAGNITUDE reads lam (r) only: S_i = |λ_i|, SVD form only (emas may be NULL).
+ * r = ibar_P.cols (= lam's length for MAGNITUDE, given by r). */
+ada_status ada_triplet_scores(real *S, int r, ada_form form, ada_importance_kind kind,
+                              const ada_triplet_emas *emas, const real *lam);
+
+/* The check of an importance kind in a form (MAGNITUDE needs the SVD form's λ);
+ * fn names the caller in the message. */
+ada_status ada_check_importance_kind(const char *fn, ada_importance_kind kind, ada_form form);
 
 /* The check both EMA rates share: 0 < beta < 1 and finite. */
 ada_status ada_check_ema_rate(const char *fn, const char *name, double beta);

@@ -7,6 +7,7 @@
 #include "model.h"
 #include "adapted_layer.h"
 #include "ada_error.h"
+#include "ada_internal.h"
 #include "rng.h"
 
 ada_model_config ada_model_defaults(void) {
@@ -227,9 +228,22 @@ ada_adapter_view ada_model_view(const ada_model *m, real *arena, int k) {
 
 /* ---------------------------------------------------------------- forward */
 
-static ada_layer_dims dims_of(const ada_model *m, const ada_module *mod, int rows) {
-    ada_layer_dims d = {rows, mod->d_in, mod->d_out, m->config.r0};
-    return d;
+/* Module k's adapter in the arena `params` (keep flags unused: the mask lives in λ
+ * or in the zeroed B column and A row, trainer.h). */
+static ada_adapter adapter_of(const ada_model *m, int k) {
+    const ada_module *mod = &m->modules[k];
+    const int r = m->config.r0;
+    ada_adapter_view v = ada_model_view(m, m->params, k);
+    ada_adapter ad = {m->config.form, ada_cmat_of(v.P, mod->d_out, r, r), v.lam, NULL,
+                      ada_cmat_of(v.Q, r, mod->d_in, mod->d_in), m->scale};
+    return ad;
+}
+
+/* The saved H and G of module mod for `rows` rows. */
+static ada_layer_cache cache_of(const ada_model *m, const ada_module *mod, int rows) {
+    const int r = m->config.r0;
+    ada_layer_cache c = {ada_mat_of(mod->h, rows, r, r), ada_mat_of(mod->g, rows, r, r)};
+    return c;
 }
 
 static ada_status check_batch(const ada_model *m, const ada_batch *b, int need_targets) {
@@ -283,21 +297,18 @@ ada_status ada_model_forward(ada_model *m, const ada_batch *batch, double *loss,
     ADA_REQUIRE_PTR(m, fn);
     ada_status st = check_batch(m, batch, loss != NULL);
     if (st) return st;
-    const int rows = batch->n, r = m->config.r0;
+    const int rows = batch->n;
     double total = 0;
     for (int k = 0; k < m->n_modules; k++) {
         ada_module *mod = &m->modules[k];
         int first = k == 0 || m->modules[k - 1].chain != mod->chain;
         mod->x = first ? batch->x[mod->chain] : m->modules[k - 1].a;
-        ada_adapter_view v = ada_model_view(m, m->params, k);
-        ada_layer_dims d = dims_of(m, mod, rows);
-        st = m->config.form == ADA_FORM_SVD
-                 ? ada_svd_layer_forward(mod->z, mod->d_out, mod->h, mod->g, r, mod->x, mod->d_in,
-                                         mod->W0, mod->d_in, mod->bias, v.P, r, v.lam, NULL, v.Q,
-                                         mod->d_in, m->scale, d)
-                 : ada_lora_layer_forward(mod->z, mod->d_out, mod->h, mod->g, r, mod->x, mod->d_in,
-                                          mod->W0, mod->d_in, mod->bias, v.P, r, NULL, v.Q,
-                                          mod->d_in, m->scale, d);
+        ada_adapter ad = adapter_of(m, k);
+        ada_layer_cache cache = cache_of(m, mod, rows);
+        st = ada_layer_forward(ada_mat_of(mod->z, rows, mod->d_out, mod->d_out), &cache,
+                               ada_cmat_of(mod->x, rows, mod->d_in, mod->d_in),
+                               ada_cmat_of(mod->W0, mod->d_out, mod->d_in, mod->d_in), mod->bias,
+                               &ad);
         if (st) return st;
         if (mod->act != ADA_ACT_IDENTITY)
             ada_activation_forward(mod->a, mod->z, (size_t)rows * mod->d_out, mod->act);
@@ -331,21 +342,21 @@ ada_status ada_model_backward(ada_model *m) {
         size_t out = (size_t)rows * mod->d_out;
         if (mod->act != ADA_ACT_IDENTITY) {
             memset(mod->dz, 0, sizeof(real) * out);
-            ada_activation_backward_from(mod->dz, mod->da, mod->z, mod->a, out, mod->act);
+            ada_activation_backward(mod->dz, mod->da, mod->z, mod->a, out, mod->act);
         }
         int first = k == 0 || m->modules[k - 1].chain != mod->chain;
         real *dX = first ? NULL : m->modules[k - 1].da;
-        ada_adapter_view w = ada_model_view(m, m->params, k);
+        ada_adapter ad = adapter_of(m, k);
+        ada_layer_cache cache = cache_of(m, mod, rows);
         ada_adapter_view g = ada_model_view(m, m->grads, k);
-        ada_layer_dims d = dims_of(m, mod, rows);
-        ada_status st =
-            m->config.form == ADA_FORM_SVD
-                ? ada_svd_layer_backward(dX, mod->d_in, g.P, g.lam, g.Q, m->dg, mod->dz,
-                                         mod->d_out, mod->x, mod->d_in, mod->W0, mod->d_in, w.P, r,
-                                         w.lam, NULL, w.Q, mod->d_in, mod->h, mod->g, r, m->scale, d)
-                : ada_lora_layer_backward(dX, mod->d_in, g.P, g.Q, m->dg, mod->dz, mod->d_out,
-                                          mod->x, mod->d_in, mod->W0, mod->d_in, w.P, r, NULL, w.Q,
-                                          mod->d_in, mod->h, mod->g, r, m->scale, d);
+        ada_layer_grads grads = {ada_mat_of(dX, rows, mod->d_in, mod->d_in),
+                                 ada_mat_of(g.P, mod->d_out, r, r), g.lam,
+                                 ada_mat_of(g.Q, r, mod->d_in, mod->d_in)};
+        ada_status st = ada_layer_backward(&grads, ada_mat_of(m->dg, rows, r, r),
+                                           ada_cmat_of(mod->dz, rows, mod->d_out, mod->d_out),
+                                           ada_cmat_of(mod->x, rows, mod->d_in, mod->d_in),
+                                           ada_cmat_of(mod->W0, mod->d_out, mod->d_in, mod->d_in),
+                                           &ad, &cache);
         if (st) return st;
     }
     return ADA_OK;
@@ -357,26 +368,27 @@ ada_status ada_model_orth(ada_model *m, double *raw, ada_orth_norm norm, real we
     static const char fn[] = "ada_model_orth";
     ADA_REQUIRE_PTR(m, fn);
     ADA_REQUIRE_PTR(raw, fn);
-    if (norm != ADA_ORTH_SQUARED && norm != ADA_ORTH_PLAIN)
-        return ada_fail(ADA_ERR_RANGE, "%s: norm = %d, allowed: 0 (squared), 1 (plain)", fn,
-                        (int)norm);
+    ada_status st = ada_check_orth_norm(fn, norm);
+    if (st) return st;
     if (!isfinite(weight)) return ada_fail(ADA_ERR_NONFINITE, "%s: weight is not finite", fn);
+    return ada_model_orth_unchecked(m, raw, norm, weight);
+}
+
+ada_status ada_model_orth_unchecked(ada_model *m, double *raw, ada_orth_norm norm, real weight) {
     /* Checked here, before any gradient is touched, so a failure changes nothing. */
     if (!ada_all_finite(m->params, m->n_params))
-        return ada_fail(ADA_ERR_NONFINITE, "%s: adapter parameters hold NaN or Inf", fn);
+        return ada_fail(ADA_ERR_NONFINITE, "ada_model_orth: adapter parameters hold NaN or Inf");
     const int r = m->config.r0;
     double total = 0;
     for (int k = 0; k < m->n_modules; k++) {
         const ada_module *mod = &m->modules[k];
         ada_adapter_view w = ada_model_view(m, m->params, k);
         ada_adapter_view g = ada_model_view(m, m->grads, k);
-        double left, right;
-        ada_status st = ada_orth_left(&left, weight != 0 ? g.P : NULL, r, w.P, r, mod->d_out, r,
-                                      norm, weight, m->orth_work);
-        if (!st)
-            st = ada_orth_right(&right, weight != 0 ? g.Q : NULL, mod->d_in, w.Q, mod->d_in, r,
-                                mod->d_in, norm, weight, m->orth_work);
-        if (st) return st;
+        double left = ada_orth_left_unchecked(weight != 0 ? g.P : NULL, r, w.P, r, mod->d_out,
+                                              r, norm, weight, m->orth_work);
+        double right = ada_orth_right_unchecked(weight != 0 ? g.Q : NULL, mod->d_in, w.Q,
+                                                mod->d_in, r, mod->d_in, norm, weight,
+                                                m->orth_work);
         total += left + right;
     }
     *raw = total;

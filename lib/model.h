@@ -26,8 +26,6 @@
 extern "C" {
 #endif
 
-typedef enum { ADA_FORM_SVD = 0, ADA_FORM_LORA = 1 } ada_form;
-
 typedef struct {
     const char *name;   /* for logs and outputs (copied; NULL gives "m<k>") */
     int chain;          /* chains are numbered 0, 1, ... in module order */

@@ -3,6 +3,7 @@
 
 #include "optimizer.h"
 #include "ada_error.h"
+#include "ada_internal.h"
 
 ada_optimizer_config ada_optimizer_defaults(void) {
     ada_optimizer_config c = {ADA_OPT_ADAMW, 1e-3, 0.9, 0.999, 1e-8, 0.01};
@@ -32,14 +33,9 @@ ada_status ada_optimizer_check(const ada_optimizer_config *c) {
     return ADA_OK;
 }
 
-ada_status ada_adamw_update(real *w, real *m, real *v, const real *g, size_t n,
-                            const ada_optimizer_config *c, long t) {
-    static const char fn[] = "ada_adamw_update";
-    ADA_REQUIRE_PTR(w, fn); ADA_REQUIRE_PTR(m, fn); ADA_REQUIRE_PTR(v, fn);
-    ADA_REQUIRE_PTR(g, fn);
-    ada_status st = ada_optimizer_check(c);
-    if (st) return st;
-    if (t < 1) return ada_fail(ADA_ERR_RANGE, "%s: t = %ld, must be >= 1", fn, t);
+/* torch.optim.AdamW's step over a flat arena; c validated by ada_optimizer_check. */
+void ada_adamw_update_unchecked(real *w, real *m, real *v, const real *g, size_t n,
+                                const ada_optimizer_config *c, long t) {
     const real decay = (real)(1.0 - c->lr * c->weight_decay);
     const real one_minus_b1 = (real)(1.0 - c->beta1);
     const real b2 = (real)c->beta2, one_minus_b2 = (real)(1.0 - c->beta2);
@@ -54,7 +50,23 @@ ada_status ada_adamw_update(real *w, real *m, real *v, const real *g, size_t n,
         real denom = (real)sqrt((double)v[i]) / bias2_sqrt + eps;
         w[i] -= step_size * (m[i] / denom);
     }
+}
+
+ada_status ada_adamw_update(real *w, real *m, real *v, const real *g, size_t n,
+                            const ada_optimizer_config *c, long t) {
+    static const char fn[] = "ada_adamw_update";
+    ADA_REQUIRE_PTR(w, fn); ADA_REQUIRE_PTR(m, fn); ADA_REQUIRE_PTR(v, fn);
+    ADA_REQUIRE_PTR(g, fn);
+    ada_status st = ada_optimizer_check(c);
+    if (st) return st;
+    if (t < 1) return ada_fail(ADA_ERR_RANGE, "%s: t = %ld, must be >= 1", fn, t);
+    ada_adamw_update_unchecked(w, m, v, g, n, c, t);
     return ADA_OK;
+}
+
+void ada_sgd_update_unchecked(real *w, const real *g, size_t n, const ada_optimizer_config *c) {
+    const real lr = (real)c->lr, wd = (real)c->weight_decay;
+    for (size_t i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
 }
 
 ada_status ada_sgd_update(real *w, const real *g, size_t n, const ada_optimizer_config *c) {
@@ -62,8 +74,7 @@ ada_status ada_sgd_update(real *w, const real *g, size_t n, const ada_optimizer_
     ADA_REQUIRE_PTR(w, fn); ADA_REQUIRE_PTR(g, fn);
     ada_status st = ada_optimizer_check(c);
     if (st) return st;
-    const real lr = (real)c->lr, wd = (real)c->weight_decay;
-    for (size_t i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
+    ada_sgd_update_unchecked(w, g, n, c);
     return ADA_OK;
 }
 

@@ -3,6 +3,7 @@
 
 #include "orth_reg.h"
 #include "ada_error.h"
+#include "ada_internal.h"
 
 /* M (r x r) -= I; returns Σ M². */
 static double subtract_identity(real *M, int r) {
@@ -29,58 +30,73 @@ static double norm_value_and_coef(double sq, ada_orth_norm norm, double *coef) {
     return v;
 }
 
+ada_status ada_check_orth_norm(const char *fn, ada_orth_norm norm) {
+    if (norm != ADA_ORTH_SQUARED && norm != ADA_ORTH_PLAIN)
+        return ada_fail(ADA_ERR_RANGE, "%s: norm = %d, allowed: 0 (squared), 1 (plain)", fn,
+                        (int)norm);
+    return ADA_OK;
+}
+
+/* The arguments of ada_orth_left/right: M is rows x cols (ldm); the gradient,
+ * when given, has the same shape with its own ldg. */
 static ada_status check_args(const char *fn, const double *value, const real *M,
                              int ldm, int rows, int cols, ada_orth_norm norm,
-                             real weight, const real *work) {
+                             real weight, const real *work, const real *grad, int ldg) {
     ADA_REQUIRE_PTR(value, fn);
     ADA_REQUIRE_PTR(M, fn);
     ADA_REQUIRE_PTR(work, fn);
     ADA_REQUIRE_POS(rows, fn);
     ADA_REQUIRE_POS(cols, fn);
     ADA_REQUIRE_LD(ldm, cols, fn);
-    if (norm != ADA_ORTH_SQUARED && norm != ADA_ORTH_PLAIN)
-        return ada_fail(ADA_ERR_RANGE, "%s: norm = %d, allowed: 0 (squared), 1 (plain)",
-                        fn, (int)norm);
+    ada_status st = ada_check_orth_norm(fn, norm);
+    if (st) return st;
     if (!isfinite(weight)) return ada_fail(ADA_ERR_NONFINITE, "%s: weight is not finite", fn);
     if (!ada_matrix_finite(M, rows, cols, ldm))
         return ada_fail(ADA_ERR_NONFINITE, "%s: input holds NaN or Inf", fn);
+    if (grad) ADA_REQUIRE_LD(ldg, cols, fn);
     return ADA_OK;
 }
 
 /* Eq. 4: ||PᵀP − I||, gradient 4 P (PᵀP − I) (squared). */
-ada_status ada_orth_left(double *value, real *dP, int lddp, const real *P, int ldp,
-                         int d, int r, ada_orth_norm norm, real weight, real *work) {
-    static const char fn[] = "ada_orth_left";
-    ada_status st = check_args(fn, value, P, ldp, d, r, norm, weight, work);
-    if (st) return st;
-    if (dP) ADA_REQUIRE_LD(lddp, r, fn);
+double ada_orth_left_unchecked(real *dP, int lddp, const real *P, int ldp, int d, int r,
+                               ada_orth_norm norm, real weight, real *work) {
     /* work (r x r) = Pᵀ (r x d) P (d x r) − I */
     ADA_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, d, 1, P, ldp, P, ldp, 0,
              work, r);
     double coef;
-    *value = norm_value_and_coef(subtract_identity(work, r), norm, &coef);
+    double value = norm_value_and_coef(subtract_identity(work, r), norm, &coef);
     if (dP && coef != 0)
         ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, r, r, (real)(weight * coef),
                  P, ldp, work, r, 1, dP, lddp);
-    return ADA_OK;
+    return value;
 }
 
 /* Eq. 4: ||QQᵀ − I||, gradient 4 (QQᵀ − I) Q (squared). */
-ada_status ada_orth_right(double *value, real *dQ, int lddq, const real *Q, int ldq,
-                          int r, int d, ada_orth_norm norm, real weight, real *work) {
-    static const char fn[] = "ada_orth_right";
-    ada_status st = check_args(fn, value, Q, ldq, r, d, norm, weight, work);
-    if (st) return st;
-    if (dQ) ADA_REQUIRE_LD(lddq, d, fn);
+double ada_orth_right_unchecked(real *dQ, int lddq, const real *Q, int ldq, int r, int d,
+                                ada_orth_norm norm, real weight, real *work) {
     /* work (r x r) = Q (r x d) Qᵀ (d x r) − I */
     ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r, r, d, 1, Q, ldq, Q, ldq, 0,
              work, r);
     double coef;
-    *value = norm_value_and_coef(subtract_identity(work, r), norm, &coef);
+    double value = norm_value_and_coef(subtract_identity(work, r), norm, &coef);
     if (dQ && coef != 0)
         ADA_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, d, r, (real)(weight * coef),
                  work, r, Q, ldq, 1, dQ, lddq);
-    return ADA_OK;
+    return value;
+}
+
+ada_status ada_orth_left(double *value, real *dP, int lddp, const real *P, int ldp,
+                         int d, int r, ada_orth_norm norm, real weight, real *work) {
+    ada_status st = check_args("ada_orth_left", value, P, ldp, d, r, norm, weight, work, dP, lddp);
+    if (!st) *value = ada_orth_left_unchecked(dP, lddp, P, ldp, d, r, norm, weight, work);
+    return st;
+}
+
+ada_status ada_orth_right(double *value, real *dQ, int lddq, const real *Q, int ldq,
+                          int r, int d, ada_orth_norm norm, real weight, real *work) {
+    ada_status st = check_args("ada_orth_right", value, Q, ldq, r, d, norm, weight, work, dQ, lddq);
+    if (!st) *value = ada_orth_right_unchecked(dQ, lddq, Q, ldq, r, d, norm, weight, work);
+    return st;
 }
 
 /* Eq. 4, the γ Σ_k in L = C + γ Σ_k R(P_k, Q_k), or PEFT's γ · mean. */

@@ -17,6 +17,9 @@ extern "C" {
 typedef enum { ADA_ORTH_SQUARED = 0, ADA_ORTH_PLAIN = 1 } ada_orth_norm;
 typedef enum { ADA_ORTH_SUM = 0, ADA_ORTH_MEAN = 1 } ada_orth_reduce;
 
+/* The check of a norm choice (fn names the caller in the message). */
+ada_status ada_check_orth_norm(const char *fn, ada_orth_norm norm);
+
 /* Eq. 4, left factor: *value = ||PᵀP − I||_F² (or ||·||_F), and, when dP is not
  * NULL, dP += weight · ∂value/∂P, where ∂||PᵀP − I||²/∂P = 4 P (PᵀP − I) and
  * ∂||PᵀP − I||/∂P = 2 P (PᵀP − I) / ||PᵀP − I|| (0 where the norm is 0).

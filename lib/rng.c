@@ -35,7 +35,8 @@ ada_status ada_rng_set_state(ada_rng *rng, const uint64_t s[4], double spare, in
     return ADA_OK;
 }
 
-uint64_t ada_rng_next(ada_rng *rng) {
+/* xoshiro256** next (used by the draws below only). */
+static uint64_t rng_next(ada_rng *rng) {
     uint64_t *s = rng->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -49,14 +50,14 @@ uint64_t ada_rng_next(ada_rng *rng) {
 }
 
 double ada_rng_uniform(ada_rng *rng) {
-    return (double)(ada_rng_next(rng) >> 11) * 0x1.0p-53;
+    return (double)(rng_next(rng) >> 11) * 0x1.0p-53;
 }
 
 uint64_t ada_rng_below(ada_rng *rng, uint64_t n) {
     /* Reject the top partial block so every residue is equally likely. */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do x = ada_rng_next(rng);
+    do x = rng_next(rng);
     while (x >= limit);
     return x % n;
 }

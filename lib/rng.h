@@ -22,7 +22,6 @@ void ada_rng_seed(ada_rng *rng, uint64_t seed);
  * or has_spare outside {0, 1}, ADA_ERR_NONFINITE for a non-finite spare;
  * *rng is untouched then. Saving is reading the struct's fields. */
 ada_status ada_rng_set_state(ada_rng *rng, const uint64_t s[4], double spare, int has_spare);
-uint64_t ada_rng_next(ada_rng *rng);
 /* Uniform in [0, 1), 53 random bits. */
 double ada_rng_uniform(ada_rng *rng);
 /* Uniform integer in [0, n), n >= 1 (unbiased, by rejection). */

@@ -7,6 +7,7 @@
 
 #include "trainer.h"
 #include "ada_error.h"
+#include "ada_internal.h"
 
 ada_train_config ada_train_defaults(void) {
     ada_train_config c;
@@ -41,25 +42,14 @@ static ada_status check_config(const ada_train_config *c, const ada_model *m, do
                         c->clip);
     if ((st = ada_orth_term_weight(orth_weight, c->gamma, c->orth_reduce, 2 * m->n_modules)))
         return st;
-    if (c->orth_norm != ADA_ORTH_SQUARED && c->orth_norm != ADA_ORTH_PLAIN)
-        return ada_fail(ADA_ERR_RANGE, "%s: orth_norm = %d, allowed: 0 (squared), 1 (plain)", fn,
-                        (int)c->orth_norm);
+    if ((st = ada_check_orth_norm(fn, c->orth_norm))) return st;
     if (c->sens_weights != ADA_SENS_PRE_STEP && c->sens_weights != ADA_SENS_POST_STEP)
         return ada_fail(ADA_ERR_RANGE, "%s: sens_weights = %d, allowed: 0 (pre-step), 1 (post-step)",
                         fn, (int)c->sens_weights);
-    if (c->importance != ADA_IMPORTANCE_SENS_UNC && c->importance != ADA_IMPORTANCE_SENS &&
-        c->importance != ADA_IMPORTANCE_MAGNITUDE)
-        return ada_fail(ADA_ERR_RANGE,
-                        "%s: importance = %d, allowed: 0 (sens-unc), 1 (sens), 2 (magnitude)", fn,
-                        (int)c->importance);
-    if (c->importance == ADA_IMPORTANCE_MAGNITUDE && m->config.form == ADA_FORM_LORA)
-        return ada_fail(ADA_ERR_RANGE, "%s: importance = magnitude needs the SVD form (LoRA has no λ)",
-                        fn);
+    if ((st = ada_check_importance_kind(fn, c->importance, m->config.form))) return st;
     if ((st = ada_check_ema_rate(fn, "beta1", c->beta1))) return st;
     if ((st = ada_check_ema_rate(fn, "beta2", c->beta2))) return st;
-    if (c->ties != ADA_TIES_EXACT && c->ties != ADA_TIES_KTHVALUE)
-        return ada_fail(ADA_ERR_RANGE, "%s: ties = %d, allowed: 0 (exact), 1 (kthvalue)", fn,
-                        (int)c->ties);
+    if ((st = ada_check_ties(fn, c->ties))) return st;
     return ada_schedule_check(&c->schedule, m->n_triplets);
 }
 
@@ -214,7 +204,8 @@ ada_status ada_trainer_gradients(ada_trainer *tr, const ada_batch *batch, ada_st
     double raw = NAN, term = 0;
     if (tr->config.gamma > 0) {
         /* L = C + γ Σ_k R: each R term's gradient enters with the same factor. */
-        if ((st = ada_model_orth(m, &raw, tr->config.orth_norm, (real)tr->orth_weight))) return st;
+        if ((st = ada_model_orth_unchecked(m, &raw, tr->config.orth_norm, (real)tr->orth_weight)))
+            return st;
         term = tr->orth_weight * raw;
         if (!isfinite(term))
             return fail_nonfinite_loss(tr, batch->n, "orthogonality term", "orth (Eq. 4)", term);
@@ -260,22 +251,20 @@ ada_status ada_trainer_update(ada_trainer *tr, ada_step_info *info) {
     int importance = tracks_importance(tr, phase);
     real b1 = (real)c->beta1, b2 = (real)c->beta2;
     double t0 = now_ms();
-    if (importance && c->sens_weights == ADA_SENS_PRE_STEP &&
-        (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
-        return st;
+    if (importance && c->sens_weights == ADA_SENS_PRE_STEP)
+        ada_importance_update_unchecked(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2);
     double t1 = now_ms();
-    st = c->opt.kind == ADA_OPT_ADAMW
-             ? ada_adamw_update(m->params, tr->m1, tr->m2, m->grads, m->n_params, &c->opt,
-                                tr->updates + 1)
-             : ada_sgd_update(m->params, m->grads, m->n_params, &c->opt);
-    if (st) return st;
+    if (c->opt.kind == ADA_OPT_ADAMW) /* c->opt was validated by ada_trainer_create */
+        ada_adamw_update_unchecked(m->params, tr->m1, tr->m2, m->grads, m->n_params, &c->opt,
+                                   tr->updates + 1);
+    else
+        ada_sgd_update_unchecked(m->params, m->grads, m->n_params, &c->opt);
     tr->updates++;
     if (!ada_all_finite(m->params, m->n_params))
         return fail_nonfinite_arena(tr, m->params, "parameter");
     double t2 = now_ms();
-    if (importance && c->sens_weights == ADA_SENS_POST_STEP &&
-        (st = ada_importance_update(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2)))
-        return st;
+    if (importance && c->sens_weights == ADA_SENS_POST_STEP)
+        ada_importance_update_unchecked(tr->ibar, tr->ubar, m->params, m->grads, m->n_params, b1, b2);
     info->phase = phase;
     info->ms[ADA_TIME_OPTIMIZER] = t2 - t1;
     info->ms[ADA_TIME_IMPORTANCE] = (t1 - t0) + (now_ms() - t2);
@@ -289,17 +278,18 @@ ada_status ada_trainer_scores(ada_trainer *tr) {
     ADA_REQUIRE_PTR(tr, fn);
     ada_model *m = tr->model;
     const int r = m->config.r0;
-    const int svd = m->config.form == ADA_FORM_SVD;
     for (int k = 0; k < m->n_modules; k++) {
         const ada_module *mod = &m->modules[k];
         ada_adapter_view w = ada_model_view(m, m->params, k);
         ada_adapter_view ib = ada_model_view(m, tr->ibar, k);
         ada_adapter_view ub = ada_model_view(m, tr->ubar, k);
-        ada_status st = ada_triplet_scores(tr->scores + (size_t)k * r, ib.P, ub.P, r,
-                                           svd ? ib.lam : NULL, svd ? ub.lam : NULL, ib.Q, ub.Q,
-                                           mod->d_in, w.lam, mod->d_out, mod->d_in, r,
-                                           tr->config.importance);
-        if (st) return st;
+        const ada_triplet_emas e = {
+            ada_cmat_of(ib.P, mod->d_out, r, r), ada_cmat_of(ub.P, mod->d_out, r, r), ib.lam,
+            ub.lam, ada_cmat_of(ib.Q, r, mod->d_in, mod->d_in),
+            ada_cmat_of(ub.Q, r, mod->d_in, mod->d_in)};
+        /* form and importance kind were validated by ada_trainer_create */
+        ada_triplet_scores_unchecked(tr->scores + (size_t)k * r, r, m->config.form,
+                                     tr->config.importance, &e, w.lam);
     }
     return ADA_OK;
 }
@@ -336,8 +326,8 @@ static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) 
     if (hard)
         for (long i = 0; i < nt; i++)
             if (!m->keep[i]) tr->scores[i] = (real)-INFINITY;
-    if ((st = ada_select_top_budget(m->keep, threshold, tr->scores, nt, budget, tr->config.ties,
-                                    tr->select_work)))
+    if ((st = ada_select_top_budget_unchecked(m->keep, threshold, tr->scores, nt, budget,
+                                              tr->config.ties, tr->select_work)))
         return st;
     if (hard)
         for (long i = 0; i < nt; i++)

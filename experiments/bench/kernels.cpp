@@ -39,7 +39,14 @@ struct LayerData {
           Q(random_values((size_t)r * d, 6)), Y((size_t)n * d), H((size_t)n * r), G((size_t)n * r),
           dX((size_t)n * d), dP((size_t)d * r), dlam(r), dQ((size_t)r * d), dG((size_t)n * r),
           dY(random_values((size_t)n * d, 7)), keep(r, 1) {}
-    ada_layer_dims dims() const { return {n, d, d, r}; }
+    // The layer's views (adapted_layer.h); lam is NULL in the LoRA form.
+    ada_adapter adapter(bool svd) const {
+        return {svd ? ADA_FORM_SVD : ADA_FORM_LORA, ada_cmat_of(P.data(), d, r, r), svd ? lam.data() : nullptr,
+                keep.data(), ada_cmat_of(Q.data(), r, d, d), 0.5f};
+    }
+    ada_layer_cache cache() { return {ada_mat_of(H.data(), n, r, r), ada_mat_of(G.data(), n, r, r)}; }
+    ada_cmat input() const { return ada_cmat_of(X.data(), n, d, d); }
+    ada_cmat base() const { return ada_cmat_of(W0.data(), d, d, d); }
 };
 
 class LayerWork : public Workload {
@@ -52,30 +59,21 @@ public:
 private:
     void forward() {
         LayerData &l = l_;
-        if (svd_)
-            check(ada_svd_layer_forward(l.Y.data(), l.d, l.H.data(), l.G.data(), l.r, l.X.data(), l.d, l.W0.data(),
-                                        l.d, l.bias.data(), l.P.data(), l.r, l.lam.data(), l.keep.data(), l.Q.data(),
-                                        l.d, 0.5f, l.dims()),
-                  "svd forward");
-        else
-            check(ada_lora_layer_forward(l.Y.data(), l.d, l.H.data(), l.G.data(), l.r, l.X.data(), l.d, l.W0.data(),
-                                         l.d, l.bias.data(), l.P.data(), l.r, l.keep.data(), l.Q.data(), l.d, 0.5f,
-                                         l.dims()),
-                  "lora forward");
+        const ada_adapter ad = l.adapter(svd_);
+        const ada_layer_cache cache = l.cache();
+        check(ada_layer_forward(ada_mat_of(l.Y.data(), l.n, l.d, l.d), &cache, l.input(), l.base(), l.bias.data(),
+                                &ad),
+              svd_ ? "svd forward" : "lora forward");
     }
     void backward() {
         LayerData &l = l_;
-        if (svd_)
-            check(ada_svd_layer_backward(l.dX.data(), l.d, l.dP.data(), l.dlam.data(), l.dQ.data(), l.dG.data(),
-                                         l.dY.data(), l.d, l.X.data(), l.d, l.W0.data(), l.d, l.P.data(), l.r,
-                                         l.lam.data(), l.keep.data(), l.Q.data(), l.d, l.H.data(), l.G.data(), l.r,
-                                         0.5f, l.dims()),
-                  "svd backward");
-        else
-            check(ada_lora_layer_backward(l.dX.data(), l.d, l.dP.data(), l.dQ.data(), l.dG.data(), l.dY.data(), l.d,
-                                          l.X.data(), l.d, l.W0.data(), l.d, l.P.data(), l.r, l.keep.data(),
-                                          l.Q.data(), l.d, l.H.data(), l.G.data(), l.r, 0.5f, l.dims()),
-                  "lora backward");
+        const ada_adapter ad = l.adapter(svd_);
+        const ada_layer_cache cache = l.cache();
+        const ada_layer_grads grads = {ada_mat_of(l.dX.data(), l.n, l.d, l.d), ada_mat_of(l.dP.data(), l.d, l.r, l.r),
+                                       svd_ ? l.dlam.data() : nullptr, ada_mat_of(l.dQ.data(), l.r, l.d, l.d)};
+        check(ada_layer_backward(&grads, ada_mat_of(l.dG.data(), l.n, l.r, l.r),
+                                 ada_cmat_of(l.dY.data(), l.n, l.d, l.d), l.input(), l.base(), &ad, &cache),
+              svd_ ? "svd backward" : "lora backward");
     }
     bool svd_, backward_;
     LayerData l_;
@@ -128,9 +126,9 @@ public:
         for (int k = 0; k < kLayers; k++) {
             const real *ib = ibar_.data() + k * layer_size(), *ub = ubar_.data() + k * layer_size();
             const size_t lam = (size_t)d_ * r_, q = lam + r_;
-            check(ada_triplet_scores(S_.data(), ib, ub, r_, ib + lam, ub + lam, ib + q, ub + q, d_, nullptr, d_, d_,
-                                     r_, ADA_IMPORTANCE_SENS_UNC),
-                  "scores");
+            const ada_triplet_emas e = {ada_cmat_of(ib, d_, r_, r_), ada_cmat_of(ub, d_, r_, r_), ib + lam, ub + lam,
+                                        ada_cmat_of(ib + q, r_, d_, d_), ada_cmat_of(ub + q, r_, d_, d_)};
+            check(ada_triplet_scores(S_.data(), r_, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, &e, nullptr), "scores");
         }
     }
     void report(benchmark::State &state, long iterations) override {

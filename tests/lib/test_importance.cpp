@@ -171,6 +171,17 @@ struct Fixture {
     }
 };
 
+// Eq. 9 through ada_triplet_scores with the EMA views of P (d1 x r, ldp), λ and
+// Q (r x d2, ldq) built here.
+struct PairLd { const real *ibar, *ubar; int ld; };
+struct PairLam { const real *ibar, *ubar; };
+ada_status scores(real *S, ada_form form, ada_importance_kind kind, PairLd P, PairLam lam, PairLd Q,
+                  const real *magnitude_lam, int d1, int d2, int r) {
+    const ada_triplet_emas e = {ada_cmat_of(P.ibar, d1, r, P.ld), ada_cmat_of(P.ubar, d1, r, P.ld), lam.ibar,
+                                lam.ubar, ada_cmat_of(Q.ibar, r, d2, Q.ld), ada_cmat_of(Q.ubar, r, d2, Q.ld)};
+    return ada_triplet_scores(S, r, form, kind, &e, magnitude_lam);
+}
+
 }  // namespace
 
 TEST_CASE("importance: Eq. 9 triplet scores by hand, three kinds, padded ldp and ldq") {
@@ -180,9 +191,10 @@ TEST_CASE("importance: Eq. 9 triplet scores by hand, three kinds, padded ldp and
         // S_0 = s(λ_0) + mean P col 0 + mean Q row 0
         //     = 0.5*4 + (2 + 2 + 3)/3 + (1 + 3 + 1 + 0)/4 = 2 + 7/3 + 5/4 = 5.583333...
         // S_1 = 2*0.25 + (1 + 0 + 1)/3 + (3 + 1 + 4 + 1)/4 = 0.5 + 2/3 + 9/4 = 3.416666...
-        REQUIRE(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                                   f.uQ.data(), f.ldq, f.lam, f.d1, f.d2, f.r,
-                                   ADA_IMPORTANCE_SENS_UNC) == ADA_OK);
+        REQUIRE(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), f.uP.data(), f.ldp},
+                       {f.ilam, f.ulam},
+                       {f.iQ.data(), f.uQ.data(), f.ldq},
+                       f.lam, f.d1, f.d2, f.r) == ADA_OK);
         CHECK(S[0] == near(2.0 + 7.0 / 3 + 5.0 / 4));
         CHECK(S[1] == near(0.5 + 2.0 / 3 + 9.0 / 4));
         CHECK(S[0] == near(5.5833333333333333));
@@ -191,22 +203,25 @@ TEST_CASE("importance: Eq. 9 triplet scores by hand, three kinds, padded ldp and
     SUBCASE("SENS: s = Ī, Ū ignored (may be NULL)") {
         // S_0 = 0.5 + (1 + 2 + 3)/3 + (1 + 1 + 2 + 0)/4 = 0.5 + 2 + 1 = 3.5
         // S_1 = 2 + (0.5 + 0 + 4)/3 + (3 + 0.5 + 1 + 2)/4 = 2 + 1.5 + 1.625 = 5.125
-        REQUIRE(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                                   f.uQ.data(), f.ldq, f.lam, f.d1, f.d2, f.r,
-                                   ADA_IMPORTANCE_SENS) == ADA_OK);
+        REQUIRE(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS, {f.iP.data(), f.uP.data(), f.ldp},
+                       {f.ilam, f.ulam},
+                       {f.iQ.data(), f.uQ.data(), f.ldq},
+                       f.lam, f.d1, f.d2, f.r) == ADA_OK);
         CHECK(S[0] == near(3.5));
         CHECK(S[1] == near(5.125));
         real S2[2] = {-1, -1};
-        REQUIRE(ada_triplet_scores(S2, f.iP.data(), nullptr, f.ldp, f.ilam, nullptr, f.iQ.data(),
-                                   nullptr, f.ldq, nullptr, f.d1, f.d2, f.r,
-                                   ADA_IMPORTANCE_SENS) == ADA_OK);
+        REQUIRE(scores(S2, ADA_FORM_SVD, ADA_IMPORTANCE_SENS, {f.iP.data(), nullptr, f.ldp},
+                       {f.ilam, nullptr},
+                       {f.iQ.data(), nullptr, f.ldq},
+                       nullptr, f.d1, f.d2, f.r) == ADA_OK);
         CHECK(S2[0] == near(3.5));
         CHECK(S2[1] == near(5.125));
     }
     SUBCASE("MAGNITUDE: S = |λ|, nothing else read") {
-        REQUIRE(ada_triplet_scores(S, nullptr, nullptr, f.ldp, nullptr, nullptr, nullptr, nullptr,
-                                   f.ldq, f.lam, f.d1, f.d2, f.r,
-                                   ADA_IMPORTANCE_MAGNITUDE) == ADA_OK);
+        REQUIRE(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_MAGNITUDE, {nullptr, nullptr, f.ldp},
+                       {nullptr, nullptr},
+                       {nullptr, nullptr, f.ldq},
+                       f.lam, f.d1, f.d2, f.r) == ADA_OK);
         CHECK(S[0] == near(0.75));
         CHECK(S[1] == near(0.3));
     }
@@ -217,15 +232,17 @@ TEST_CASE("importance: Eq. 9 for a LoRA doublet (ibar_lam = NULL)") {
     real S[2] = {-1, -1};
     // SENS_UNC: mean B column + mean A row only.
     // S_0 = 7/3 + 5/4 = 3.583333..., S_1 = 2/3 + 9/4 = 2.916666...
-    REQUIRE(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, nullptr, nullptr, f.iQ.data(),
-                               f.uQ.data(), f.ldq, nullptr, f.d1, f.d2, f.r,
-                               ADA_IMPORTANCE_SENS_UNC) == ADA_OK);
+    REQUIRE(scores(S, ADA_FORM_LORA, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), f.uP.data(), f.ldp},
+                   {nullptr, nullptr},
+                   {f.iQ.data(), f.uQ.data(), f.ldq},
+                   nullptr, f.d1, f.d2, f.r) == ADA_OK);
     CHECK(S[0] == near(7.0 / 3 + 5.0 / 4));
     CHECK(S[1] == near(2.0 / 3 + 9.0 / 4));
     // SENS: S_0 = 2 + 1 = 3, S_1 = 1.5 + 1.625 = 3.125.
-    REQUIRE(ada_triplet_scores(S, f.iP.data(), nullptr, f.ldp, nullptr, nullptr, f.iQ.data(),
-                               nullptr, f.ldq, nullptr, f.d1, f.d2, f.r,
-                               ADA_IMPORTANCE_SENS) == ADA_OK);
+    REQUIRE(scores(S, ADA_FORM_LORA, ADA_IMPORTANCE_SENS, {f.iP.data(), nullptr, f.ldp},
+                   {nullptr, nullptr},
+                   {f.iQ.data(), nullptr, f.ldq},
+                   nullptr, f.d1, f.d2, f.r) == ADA_OK);
     CHECK(S[0] == near(3.0));
     CHECK(S[1] == near(3.125));
 }
@@ -245,8 +262,10 @@ TEST_CASE("importance: Eq. 9 with tight leading dimensions equals the padded res
             uQ[i * 4 + j] = f.uQ[i * f.ldq + j];
         }
     real S[2];
-    REQUIRE(ada_triplet_scores(S, iP.data(), uP.data(), 2, f.ilam, f.ulam, iQ.data(), uQ.data(), 4,
-                               nullptr, 3, 4, 2, ADA_IMPORTANCE_SENS_UNC) == ADA_OK);
+    REQUIRE(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {iP.data(), uP.data(), 2},
+                   {f.ilam, f.ulam},
+                   {iQ.data(), uQ.data(), 4},
+                   nullptr, 3, 4, 2) == ADA_OK);
     CHECK(S[0] == near(5.5833333333333333));
     CHECK(S[1] == near(3.4166666666666667));
 }
@@ -255,33 +274,49 @@ TEST_CASE("importance: Eq. 9 refusals leave S untouched") {
     Fixture f;
     real S[2] = {-7, -7};
     // ldp < r, ldq < d2
-    CHECK(ada_triplet_scores(S, f.iP.data(), f.uP.data(), 1, f.ilam, f.ulam, f.iQ.data(),
-                             f.uQ.data(), f.ldq, f.lam, 3, 4, 2, ADA_IMPORTANCE_SENS_UNC) ==
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), f.uP.data(), 1},
+                 {f.ilam, f.ulam},
+                 {f.iQ.data(), f.uQ.data(), f.ldq},
+                 f.lam, 3, 4, 2) ==
           ADA_ERR_DIM);
-    CHECK(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                             f.uQ.data(), 3, f.lam, 3, 4, 2, ADA_IMPORTANCE_SENS_UNC) ==
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), f.uP.data(), f.ldp},
+                 {f.ilam, f.ulam},
+                 {f.iQ.data(), f.uQ.data(), 3},
+                 f.lam, 3, 4, 2) ==
           ADA_ERR_DIM);
     // zero sizes
-    CHECK(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                             f.uQ.data(), f.ldq, f.lam, 0, 4, 2, ADA_IMPORTANCE_SENS_UNC) ==
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), f.uP.data(), f.ldp},
+                 {f.ilam, f.ulam},
+                 {f.iQ.data(), f.uQ.data(), f.ldq},
+                 f.lam, 0, 4, 2) ==
           ADA_ERR_DIM);
     // SENS_UNC needs Ū
-    CHECK(ada_triplet_scores(S, f.iP.data(), nullptr, f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                             f.uQ.data(), f.ldq, f.lam, 3, 4, 2, ADA_IMPORTANCE_SENS_UNC) ==
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), nullptr, f.ldp},
+                 {f.ilam, f.ulam},
+                 {f.iQ.data(), f.uQ.data(), f.ldq},
+                 f.lam, 3, 4, 2) ==
           ADA_ERR_NULL);
-    CHECK(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, nullptr, f.iQ.data(),
-                             f.uQ.data(), f.ldq, f.lam, 3, 4, 2, ADA_IMPORTANCE_SENS_UNC) ==
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_SENS_UNC, {f.iP.data(), f.uP.data(), f.ldp},
+                 {f.ilam, nullptr},
+                 {f.iQ.data(), f.uQ.data(), f.ldq},
+                 f.lam, 3, 4, 2) ==
           ADA_ERR_NULL);
     // MAGNITUDE needs λ, finite
-    CHECK(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                             f.uQ.data(), f.ldq, nullptr, 3, 4, 2, ADA_IMPORTANCE_MAGNITUDE) ==
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_MAGNITUDE, {f.iP.data(), f.uP.data(), f.ldp},
+                 {f.ilam, f.ulam},
+                 {f.iQ.data(), f.uQ.data(), f.ldq},
+                 nullptr, 3, 4, 2) ==
           ADA_ERR_NULL);
     real badlam[2] = {1, std::numeric_limits<real>::quiet_NaN()};
-    CHECK(ada_triplet_scores(S, nullptr, nullptr, 2, nullptr, nullptr, nullptr, nullptr, 4, badlam,
-                             3, 4, 2, ADA_IMPORTANCE_MAGNITUDE) == ADA_ERR_NONFINITE);
+    CHECK(scores(S, ADA_FORM_SVD, ADA_IMPORTANCE_MAGNITUDE, {nullptr, nullptr, 2},
+                 {nullptr, nullptr},
+                 {nullptr, nullptr, 4},
+                 badlam, 3, 4, 2) == ADA_ERR_NONFINITE);
     // unknown kind
-    CHECK(ada_triplet_scores(S, f.iP.data(), f.uP.data(), f.ldp, f.ilam, f.ulam, f.iQ.data(),
-                             f.uQ.data(), f.ldq, f.lam, 3, 4, 2, (ada_importance_kind)3) ==
+    CHECK(scores(S, ADA_FORM_SVD, (ada_importance_kind)3, {f.iP.data(), f.uP.data(), f.ldp},
+                 {f.ilam, f.ulam},
+                 {f.iQ.data(), f.uQ.data(), f.ldq},
+                 f.lam, 3, 4, 2) ==
           ADA_ERR_RANGE);
     CHECK(S[0] == (real)-7);
     CHECK(S[1] == (real)-7);
