@@ -2,16 +2,14 @@
 #include "config/options.h"
 #include "base/util.h"
 
+#include "base/read_file.h"
 #include "config/conventions.h"
 #include "config/toml_input.h"
 
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace adalora {
 
@@ -87,13 +85,7 @@ std::vector<std::string> json_tokens(const std::string &text, const std::string 
 }  // namespace
 
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
-    std::ifstream in(path, std::ios::binary);
-    std::error_code ec;  // a directory opens but cannot be read
-    if (!in || !std::filesystem::is_regular_file(path, ec))
-        throw UsageError("--config " + path + ": cannot read the file");
-    std::stringstream text;
-    text << in.rdbuf();
-    return config_text_tokens(text.str(), path, cmd);
+    return config_text_tokens(read_file(path, kTextFileLimit, "--config "), path, cmd);
 }
 
 std::vector<std::string> config_text_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {

@@ -5,11 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <numeric>
-#include <sstream>
 
+#include "base/read_file.h"
 #include "base/errors.h"
 
 namespace adalora {
@@ -54,14 +53,6 @@ std::vector<int> first_n(size_t n) {
     std::vector<int> v(n);
     std::iota(v.begin(), v.end(), 0);
     return v;
-}
-
-std::string read_text(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError(path + ": cannot read the file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // One module of a PEFT adapter as found in its file.
@@ -115,7 +106,7 @@ PeftAdapter peft_from_run(const RunAdapter &run) {
 
 Safetensors run_from_peft(const std::string &dir) {
     const std::string config_path = dir + "/" + kPeftConfigName, weights_path = dir + "/" + kPeftWeightsName;
-    nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(read_text(config_path), nullptr, false);
+    nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(read_file(config_path, kTextFileLimit), nullptr, false);
     auto bad = [&](const std::string &what) { return UsageError(config_path + ": " + what); };
     if (cfg.is_discarded() || !cfg.is_object()) throw bad("not a JSON object");
     if (cfg.value("peft_type", nlohmann::ordered_json()) != "ADALORA")

@@ -8,17 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "base/lib_status.h"
+
 extern "C" {
 #include "analysis.h"
 }
 
 namespace adalora {
-
-namespace {
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
-}  // namespace
 
 nlohmann::json adapter_report(const ada_model *m, const Task &task) {
     const int r = m->config.r0;

@@ -4,13 +4,9 @@
 #include <stdexcept>
 #include <string>
 
-namespace adalora {
+#include "base/lib_status.h"
 
-namespace {
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
-}  // namespace
+namespace adalora {
 
 ProjectionStep::ProjectionStep(ada_model *m, ada_trainer *tr, bool full_svd)
     : model_(m), trainer_(tr), method_(full_svd ? REF_SVD_FULL : REF_SVD_QR) {

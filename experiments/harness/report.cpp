@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/read_file.h"
 #include "train/machine.h"
 #include "config/run_config.h"
 
@@ -33,11 +34,7 @@ std::string strip_slash(std::string p) {
 }
 
 std::string read_text(const fs::path &p) {
-    std::ifstream f(p, std::ios::binary);
-    if (!f) throw UsageError("report: cannot read " + p.string());
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    return read_file(p.string(), kTextFileLimit, "report: ");
 }
 
 std::string first_line(const std::string &s) { return s.substr(0, s.find('\n')); }
