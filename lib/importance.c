@@ -10,7 +10,7 @@ ada_status ada_check_ema_rate(const char *fn, const char *name, double beta) {
     return ADA_OK;
 }
 
-/* Eqs. 10, 11, 12 for every entry, in the spec's order (Ū uses the new Ī). */
+/* Eqs. 10, 11, 12 for every entry, in the order of docs/SPEC.md §2 (Ū uses the new Ī). */
 ada_status ada_importance_update(real *ibar, real *ubar, const real *w, const real *g,
                                  size_t n, real beta1, real beta2) {
     static const char fn[] = "ada_importance_update";

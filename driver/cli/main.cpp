@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
     bool report_no_plots = false;
     CLI::App *report = add_report_command(app, report_opt, report_no_plots);
     auto peft_commands = adalora::add_peft_commands(app);  // export, import
-    CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (spec section 4)");
+    CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (docs/SPEC.md §4)");
     adalora::ScheduleArgs sched;
     CLI::App *schedule = add_schedule_command(app, sched);
     adalora::TraceDiffArgs diff_args;

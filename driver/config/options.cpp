@@ -140,7 +140,7 @@ void add_optimizer_options(CLI::App *cmd, RunConfig &c) {
         ->capture_default_str();
     for (const auto &row : convention_rows()) {
         if (row.option == "clip") continue;  // a number of its own, above
-        std::string help = "spec row " + row.rows + ": " + row.what + " (default: the convention's)";
+        std::string help = "docs/SPEC.md §4, row " + row.rows + ": " + row.what + " (default: the convention's)";
         std::string underscored = row.option;
         for (char &ch : underscored) ch = ch == '-' ? '_' : ch;
         cmd->add_option_function<std::string>(
