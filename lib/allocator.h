@@ -4,7 +4,7 @@
  * top b(t) of ALL n·r0 triplet scores of all matrices, else 0. This file
  * decides which; writing the zeros is the trainer's (masking never deletes).
  *
- * Ties (spec table row 7):
+ * Ties (docs/SPEC.md §4, row 7):
  *   EXACT     exactly b kept; among equal scores the lower global index wins.
  *   KTHVALUE  PEFT: threshold = kthvalue(S, k = n − b), every S <= threshold
  *             pruned, so fewer than b may survive; k = 0 keeps all (where

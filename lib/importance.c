@@ -23,7 +23,7 @@ ada_status ada_check_ema_rate(const char *fn, const char *name, double beta) {
     return ADA_OK;
 }
 
-/* Eqs. 10, 11, 12 for every entry, in the spec's order (Ū uses the new Ī). */
+/* Eqs. 10, 11, 12 for every entry, in the order of docs/SPEC.md §2 (Ū uses the new Ī). */
 void ada_importance_update_unchecked(real *ibar, real *ubar, const real *w, const real *g,
                                      size_t n, real beta1, real beta2) {
     for (size_t i = 0; i < n; i++) {

@@ -40,7 +40,7 @@ typedef struct {
     ada_form form;
     int r0;             /* initial rank of every module */
     double alpha;       /* scale s = alpha / (r0 + scale_eps) */
-    double scale_eps;   /* 0 (paper) or 1e-5 (PEFT, original): spec row 10 */
+    double scale_eps;   /* 0 (paper) or 1e-5 (PEFT, original): docs/SPEC.md §4, row 10 */
     double init_std;    /* Gaussian std of P and Q (SVD), of A (LoRA): row 11 */
     ada_loss_kind loss;
     int max_batch;      /* activations are allocated once for this many rows */

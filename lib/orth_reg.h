@@ -1,6 +1,6 @@
 /* orth_reg.h: the orthogonal regulariser of Eq. 4,
  *   R(P, Q) = ||PᵀP − I_r||_F² + ||Q Qᵀ − I_r||_F²,  L = C + γ Σ_k R(P_k, Q_k),
- * with the two conventions of the spec's table (rows 1 and 2) as switches:
+ * with the two conventions of the conventions table (docs/SPEC.md §4, rows 1 and 2) as switches:
  *   norm:   squared Frobenius (paper) or plain Frobenius (PEFT, original);
  *   reduce: γ · sum over the 2n factors (paper) or γ · mean (PEFT, original).
  * Dimension letters: d rows of P (= d1) or columns of Q (= d2), r rank r0.

@@ -5,11 +5,11 @@
  *   b(t) = b(T) + (b(0) − b(T)) · (1 − (t − t_i)/(T − t_i − t_f))³  t_i <= t < T − t_f
  *   b(t) = b(T)                                                  otherwise
  *
- * The paper's text (and the seed explainer) write (t − t_i − t_f) in the
+ * The paper's text (docs/SPEC.md §2, the schedule's typo) write (t − t_i − t_f) in the
  * cubic term; that jumps at t = t_i and at t = T − t_f, so it is a typo and
  * both public implementations use (t − t_i), as here.
  *
- * Conventions (spec table rows 4–6, 8), one field each:
+ * Conventions (docs/SPEC.md §4, rows 4–6, 8), one field each:
  *   row 4  step_base   1: steps t = 1..T (paper); 0: PEFT's global_step 0..T−1
  *   row 5  warmup_end  BEFORE_TINIT: warm-up while t < t_i, with masks every ΔT
  *                      steps as in the decay (no-ops when b(0) keeps every

@@ -1,4 +1,4 @@
-/* trainer.c: one training step through the library, in the spec's order. */
+/* trainer.c: one training step through the library, in the order of docs/SPEC.md §2. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <math.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-/* trainer.h: one training step in the spec's order, as three calls that can
+/* trainer.h: one training step in the order of docs/SPEC.md §2, as three calls that can
  * each be run and tested alone (ada_trainer_step runs all three):
  *
  *   ada_trainer_gradients  forward → task loss + γ·orth (Eq. 4) → backward → clip

@@ -68,67 +68,62 @@ void check_subcommand(CLI::App &app, int argc, char **argv) {
     if (!known) throw adalora::UsageError("unknown subcommand '" + std::string(argv[1]) + "' (allowed: " + names + ")");
 }
 
-}  // namespace
+// The registration of each subcommand (its options into `a`); main keeps the
+// argument structs and dispatches on which subcommand was given.
 
-int main(int argc, char **argv) {
-    CLI::App app{"adalora: AdaLoRA reference implementation (see README.md)"};
-    app.require_subcommand(1);
-    std::string blas_kernel = "auto";  // blas_kernel.h; valid after any subcommand too (fallthrough)
-    app.add_option("--blas-kernel", blas_kernel, "auto, keep or an OpenBLAS kernel name (OPENBLAS_CORETYPE)")
-        ->capture_default_str();
-    app.fallthrough();
-
-    adalora::RunConfig train_cfg;
-    CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
-    adalora::add_train_options(train, train_cfg);
-    adalora::add_checkpoint_options(train, train_cfg);
-    adalora::add_crosscheck_options(train, train_cfg);
-
-    adalora::RunConfig compare_cfg;
-    compare_cfg.out.clear();
-    std::string compare_methods = "adalora,lora,lora-orth,svd-lora,prune-lora,svd-proj";
+CLI::App *add_compare_command(CLI::App &app, adalora::RunConfig &c, std::string &methods) {
+    c.out.clear();
     CLI::App *compare = app.add_subcommand("compare", "train every method on one task at one budget and print a table");
-    adalora::add_train_options(compare, compare_cfg);
-    compare->add_option("--methods", compare_methods, "comma list of methods")->capture_default_str();
+    adalora::add_train_options(compare, c);
+    compare->add_option("--methods", methods, "comma list of methods")->capture_default_str();
+    return compare;
+}
 
-    adalora::SweepArgs sweep_args;
+CLI::App *add_sweep_command(CLI::App &app, adalora::SweepArgs &a) {
     CLI::App *sweep = app.add_subcommand("sweep", "run every cell of a suite (resumable, shardable)");
-    sweep->add_option("suite", sweep_args.suite, "suite name (experiments/NAME.toml) or path")->required();
-    sweep->add_option("--out", sweep_args.out, "sweep directory (cells already in it are skipped)")->required();
-    sweep->add_option("--seeds", sweep_args.seeds, "seeds per cell (default: the suite's)")->check(CLI::Range(1, 1000));
-    sweep->add_option("--shard", sweep_args.shard, "run shard i of N: i/N")->capture_default_str();
-    sweep->add_option("--jobs", sweep_args.jobs, "cells run in parallel")->check(CLI::Range(1, 256))->capture_default_str();
-    sweep->add_flag("--quick", sweep_args.quick, "apply the suite's [quick] settings");
+    sweep->add_option("suite", a.suite, "suite name (experiments/NAME.toml) or path")->required();
+    sweep->add_option("--out", a.out, "sweep directory (cells already in it are skipped)")->required();
+    sweep->add_option("--seeds", a.seeds, "seeds per cell (default: the suite's)")->check(CLI::Range(1, 1000));
+    sweep->add_option("--shard", a.shard, "run shard i of N: i/N")->capture_default_str();
+    sweep->add_option("--jobs", a.jobs, "cells run in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+    sweep->add_flag("--quick", a.quick, "apply the suite's [quick] settings");
+    return sweep;
+}
 
-    adalora::ReportOptions report_opt;
-    bool report_no_plots = false;
+CLI::App *add_report_command(CLI::App &app, adalora::ReportOptions &o, bool &no_plots) {
     CLI::App *report = app.add_subcommand("report", "merge sweep directories into REPORT_DIR/REPORT.md with plots");
-    report->add_option("dirs", report_opt.dirs, "sweep directories (DIR/<suite>/...), e.g. one per shard")->required();
-    report->add_option("--out", report_opt.out, "report directory (created; its parent must exist)")->required();
-    report->add_option("--gnuplot", report_opt.gnuplot, "gnuplot command")->capture_default_str();
-    report->add_flag("--no-plots", report_no_plots, "write REPORT.md without plots");
+    report->add_option("dirs", o.dirs, "sweep directories (DIR/<suite>/...), e.g. one per shard")->required();
+    report->add_option("--out", o.out, "report directory (created; its parent must exist)")->required();
+    report->add_option("--gnuplot", o.gnuplot, "gnuplot command")->capture_default_str();
+    report->add_flag("--no-plots", no_plots, "write REPORT.md without plots");
+    return report;
+}
 
-    auto peft_commands = adalora::add_peft_commands(app);  // export, import
-
-    CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (spec section 4)");
-
-    adalora::ScheduleArgs sched;
+CLI::App *add_schedule_command(CLI::App &app, adalora::ScheduleArgs &a) {
     CLI::App *schedule = app.add_subcommand("schedule", "print b(t) of Eq. 14, one 't b(t)' line per step");
-    schedule->add_option("--init-bgt,--init_bgt", sched.b0, "b(0)")->required();
-    schedule->add_option("--target-bgt,--target_bgt", sched.bT, "b(T)")->required();
-    schedule->add_option("--tinit", sched.tinit, "warm-up steps t_i")->required();
-    schedule->add_option("--tfinal", sched.tfinal, "final steps t_f")->required();
-    schedule->add_option("--total-step,--total_step", sched.total, "total steps T")->required();
-    schedule->add_option("--convention", sched.convention, "paper (t = 1..T) or peft (step = 0..T-1)")
+    schedule->add_option("--init-bgt,--init_bgt", a.b0, "b(0)")->required();
+    schedule->add_option("--target-bgt,--target_bgt", a.bT, "b(T)")->required();
+    schedule->add_option("--tinit", a.tinit, "warm-up steps t_i")->required();
+    schedule->add_option("--tfinal", a.tfinal, "final steps t_f")->required();
+    schedule->add_option("--total-step,--total_step", a.total, "total steps T")->required();
+    schedule->add_option("--convention", a.convention, "paper (t = 1..T) or peft (step = 0..T-1)")
         ->capture_default_str();
+    return schedule;
+}
 
-    adalora::TraceDiffArgs diff_args;
+CLI::App *add_trace_diff_command(CLI::App &app, adalora::TraceDiffArgs &a) {
     CLI::App *trace_diff = app.add_subcommand("trace-diff", "compare two --trace directories step by step (exit 0 equal, 1 different)");
-    trace_diff->add_option("A", diff_args.a, "first trace directory")->required();
-    trace_diff->add_option("B", diff_args.b, "second trace directory")->required();
-    trace_diff->add_option("--rtol", diff_args.rtol, "largest allowed max|a-b| / max(max|a|, max|b|)")->capture_default_str();
-    trace_diff->add_option("--atol", diff_args.atol, "largest allowed max|a-b| when rtol fails")->capture_default_str();
+    trace_diff->add_option("A", a.a, "first trace directory")->required();
+    trace_diff->add_option("B", a.b, "second trace directory")->required();
+    trace_diff->add_option("--rtol", a.rtol, "largest allowed max|a-b| / max(max|a|, max|b|)")->capture_default_str();
+    trace_diff->add_option("--atol", a.atol, "largest allowed max|a-b| when rtol fails")->capture_default_str();
+    return trace_diff;
+}
 
+// Parses argv (config file and --resume tokens spliced in): -1 when a
+// subcommand is ready to run, else the exit code (0 after --help, 2 on a
+// usage error, its one line printed).
+int parse_command_line(CLI::App &app, CLI::App *train, CLI::App *compare, int argc, char **argv) {
     try {
         check_subcommand(app, argc, argv);
         // The subcommand decides which options a config file may set.
@@ -144,6 +139,40 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "adalora: %s\n", e.what());
         return 2;
     }
+    return -1;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    CLI::App app{"adalora: AdaLoRA reference implementation (see README.md)"};
+    app.require_subcommand(1);
+    std::string blas_kernel = "auto";  // blas_kernel.h; valid after any subcommand too (fallthrough)
+    app.add_option("--blas-kernel", blas_kernel, "auto, keep or an OpenBLAS kernel name (OPENBLAS_CORETYPE)")
+        ->capture_default_str();
+    app.fallthrough();
+
+    adalora::RunConfig train_cfg;
+    CLI::App *train = app.add_subcommand("train", "train one method on one task and write its run directory");
+    adalora::add_train_options(train, train_cfg);
+    adalora::add_checkpoint_options(train, train_cfg);
+    adalora::add_crosscheck_options(train, train_cfg);
+    adalora::RunConfig compare_cfg;
+    std::string compare_methods = "adalora,lora,lora-orth,svd-lora,prune-lora,svd-proj";
+    CLI::App *compare = add_compare_command(app, compare_cfg, compare_methods);
+    adalora::SweepArgs sweep_args;
+    CLI::App *sweep = add_sweep_command(app, sweep_args);
+    adalora::ReportOptions report_opt;
+    bool report_no_plots = false;
+    CLI::App *report = add_report_command(app, report_opt, report_no_plots);
+    auto peft_commands = adalora::add_peft_commands(app);  // export, import
+    CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (docs/SPEC.md §4)");
+    adalora::ScheduleArgs sched;
+    CLI::App *schedule = add_schedule_command(app, sched);
+    adalora::TraceDiffArgs diff_args;
+    CLI::App *trace_diff = add_trace_diff_command(app, diff_args);
+
+    if (int code = parse_command_line(app, train, compare, argc, argv); code >= 0) return code;
     try {
         adalora::check_blas_kernel_mode(blas_kernel);
         if (*train || *compare || *sweep) adalora::apply_blas_kernel(blas_kernel, argv);

@@ -4,11 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/read_file.h"
 #include "formats/npy.h"
 #include "config/run_config.h"
 #include "train/run_index.h"
@@ -33,11 +33,10 @@ Trace load_trace(const std::string &dir) {
     Trace t;
     t.dir = dir;
     const fs::path path = t.dir / "index.json";
-    std::ifstream in(path);
     if (!fs::is_directory(t.dir)) throw UsageError("trace-diff: " + dir + " is not a directory");
-    if (!in) throw UsageError("trace-diff: cannot read " + path.string());
+    const std::string text = read_file(path.string(), kTextFileLimit, "trace-diff: ");
     try {
-        t.index = json::parse(in);
+        t.index = json::parse(text);
     } catch (const json::parse_error &e) {
         throw UsageError(path.string() + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
     }

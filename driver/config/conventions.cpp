@@ -96,7 +96,7 @@ void apply_conventions(const RunConfig &cfg, ada_model_config &model, ada_train_
 }
 
 std::string conventions_table() {
-    std::string t = "| option | spec row | what | paper | peft | original |\n|---|---|---|---|---|---|\n";
+    std::string t = "| option | row (docs/SPEC.md §4) | what | paper | peft | original |\n|---|---|---|---|---|---|\n";
     for (const auto &r : convention_rows())
         t += "| --" + r.option + " | " + r.rows + " | " + r.what + " | " + r.paper + " | " + r.peft + " | " +
              r.original + " |\n";

@@ -1,4 +1,4 @@
-// conventions.h: the spec's conventions table (section 4) as presets.
+// conventions.h: the conventions table of docs/SPEC.md §4 as presets.
 //
 // `--convention paper|peft|original` sets every row at once; each row is also
 // its own option, and a row set explicitly overrides the preset. `paper` is
@@ -19,7 +19,7 @@ namespace adalora {
 
 struct ConventionRow {
     std::string option;     // the command-line option (without --), also the config key
-    std::string rows;       // the spec's row numbers
+    std::string rows;       // its row numbers in docs/SPEC.md §4
     std::string what;
     std::string paper, peft, original;  // the value each preset gives it
     std::vector<std::string> allowed;   // empty: a number

@@ -2,16 +2,14 @@
 #include "config/options.h"
 #include "base/util.h"
 
+#include "base/read_file.h"
 #include "config/conventions.h"
 #include "config/toml_input.h"
 
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace adalora {
 
@@ -87,13 +85,7 @@ std::vector<std::string> json_tokens(const std::string &text, const std::string 
 }  // namespace
 
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
-    std::ifstream in(path, std::ios::binary);
-    std::error_code ec;  // a directory opens but cannot be read
-    if (!in || !std::filesystem::is_regular_file(path, ec))
-        throw UsageError("--config " + path + ": cannot read the file");
-    std::stringstream text;
-    text << in.rdbuf();
-    return config_text_tokens(text.str(), path, cmd);
+    return config_text_tokens(read_file(path, kTextFileLimit, "--config "), path, cmd);
 }
 
 std::vector<std::string> config_text_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
@@ -102,18 +94,28 @@ std::vector<std::string> config_text_tokens(const std::string &text, const std::
     throw UsageError("--config " + path + ": unknown file type (allowed: .toml, .json)");
 }
 
-void add_train_options(CLI::App *cmd, RunConfig &c) {
-    // A flag given twice (config file, then command line) keeps the last value.
-    cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+namespace {
+
+// A seed: CLI11 would read "-1" into a uint64 as 2^64 - 1.
+CLI::Validator non_negative_integer() {
+    return CLI::Validator(
+        [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
+        "UINT64");
+}
+
+// What runs: config file, task, method, seed, output directory.
+void add_run_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--config", "TOML or JSON file with the same keys as these options; flags override it");
     cmd->add_option("--task", c.task, "task: " + join(kTasks, ", "))->capture_default_str();
     cmd->add_option("--method", c.method, "method: " + join(kMethods, ", "))->capture_default_str();
     cmd->add_option("--seed", c.seed, "random seed of the task, the initialisation and the batches")
-        ->check(CLI::Validator(
-            [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
-            "UINT64"))
+        ->check(non_negative_integer())
         ->capture_default_str();
     cmd->add_option("--out", c.out, "output directory (must not exist; written atomically)");
+}
+
+// The ranks, the budget schedule (Eq. 14) and AdaLoRA's hyper-parameters.
+void add_schedule_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--init_r,--init-r", c.init_r, "initial rank r0 of every matrix")->capture_default_str();
     cmd->add_option("--target_r,--target-r", c.target_r, "target average rank: b(T) = n * target_r")->capture_default_str();
     cmd->add_option("--target-budget,--target_budget", c.target_budget, "b(T), the total kept triplets (0: n * target_r)")->capture_default_str();
@@ -126,6 +128,10 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--orth_reg_weight,--orth-reg-weight", c.orth_reg_weight, "gamma of Eq. 4")->capture_default_str();
     cmd->add_option("--lora_alpha,--lora-alpha", c.lora_alpha, "alpha: scale s = alpha / r0")->capture_default_str();
     cmd->add_option("--lora_r,--lora-r", c.lora_r, "rank of lora, lora-orth and svd-lora (0: target_r)")->capture_default_str();
+}
+
+// The optimiser, and the conventions table's preset and rows (docs/SPEC.md §4).
+void add_optimizer_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
     cmd->add_option("--weight_decay,--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
     cmd->add_option("--clip", c.clip, "global gradient-norm bound (0: off; -1: the convention's, original 1.0)")
@@ -134,19 +140,27 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
         ->capture_default_str();
     for (const auto &row : convention_rows()) {
         if (row.option == "clip") continue;  // a number of its own, above
-        std::string help = "spec row " + row.rows + ": " + row.what + " (default: the convention's)";
+        std::string help = "docs/SPEC.md §4, row " + row.rows + ": " + row.what + " (default: the convention's)";
         std::string underscored = row.option;
         for (char &ch : underscored) ch = ch == '-' ? '_' : ch;
         cmd->add_option_function<std::string>(
             "--" + row.option + ",--" + underscored,
             [&c, name = row.option](const std::string &v) { c.convention_rows[name] = v; }, help);
     }
+}
+
+// The method's variants: batch, triplet score, pruning, svd-proj's SVD.
+void add_method_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--batch", c.batch, "mini-batch rows")->capture_default_str();
     cmd->add_option("--importance", c.importance, "triplet score: " + join(kImportance, ", "))->capture_default_str();
     cmd->add_flag("--no-prune,--no_prune", c.no_prune, "adalora without pruning (SVD-LoRA at init_r)");
     cmd->add_flag("--hard-delete,--hard_delete", c.hard_delete,
                   "adalora: a pruned triplet is zeroed for good instead of masked (prune-lora always is)");
     cmd->add_option("--svd", c.svd, "svd-proj's exact SVD: " + join(kSvdMethods, ", "))->capture_default_str();
+}
+
+// What a run writes and how it reacts to a non-finite value.
+void add_output_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--log-every,--log_every", c.log_every, "steps between metrics.csv rows")->capture_default_str();
     cmd->add_flag("--mask-jump,--mask_jump", c.mask_jump,
                   "measure the task-loss change each mask step causes on its batch (metrics.csv mask_jump)");
@@ -154,6 +168,10 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--on-nonfinite,--on_nonfinite", c.on_nonfinite,
                     "a NaN/Inf loss, gradient or parameter: stop (exit 3) or skip-step (discard that step's update)")
         ->capture_default_str();
+}
+
+// The task's shape and data (planted tasks, digits, a given base).
+void add_task_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--width", c.task_opt.width, "task width d")->capture_default_str();
     cmd->add_option("--layers", c.task_opt.layers, "task layers L")->capture_default_str();
     cmd->add_option("--planted-ranks,--planted_ranks", c.task_opt.planted_ranks,
@@ -168,13 +186,24 @@ void add_train_options(CLI::App *cmd, RunConfig &c) {
                     "digits: AdamW steps of the base on digits 0-4")->capture_default_str();
     cmd->add_option("--pretrain-seed,--pretrain_seed", c.task_opt.pretrain_seed,
                     "digits: seed of the base's random start and batches")
-        ->check(CLI::Validator(
-            [](std::string &v) { return v.rfind('-', 0) == 0 ? std::string("must be an integer >= 0") : std::string(); },
-            "UINT64"))
+        ->check(non_negative_integer())
         ->capture_default_str();
     cmd->add_option("--base-weights,--base_weights", c.task_opt.base_weights,
                     "safetensors file with NAME.W0 [d_out, d_in] (and optionally NAME.bias) per module: the frozen base "
                     "(planted tasks: the teacher's too); a run's adapter.safetensors qualifies");
+}
+
+}  // namespace
+
+void add_train_options(CLI::App *cmd, RunConfig &c) {
+    // A flag given twice (config file, then command line) keeps the last value.
+    cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    add_run_options(cmd, c);
+    add_schedule_options(cmd, c);
+    add_optimizer_options(cmd, c);
+    add_method_options(cmd, c);
+    add_output_options(cmd, c);
+    add_task_options(cmd, c);
 }
 
 void add_checkpoint_options(CLI::App *cmd, RunConfig &c) {

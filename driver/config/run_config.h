@@ -43,7 +43,7 @@ struct RunConfig {
     int lora_r = 0;           // 0: target_r
     double lr = 5e-3, weight_decay = 0.0;
     double clip = -1.0;         // global gradient-norm bound; 0 off; -1: the preset's (original: 1.0)
-    // Conventions (spec section 4): a preset, and the rows set explicitly
+    // Conventions (docs/SPEC.md §4): a preset, and the rows set explicitly
     // (option name without -- to value; absent: the preset's), see conventions.h.
     std::string convention = "paper";
     std::map<std::string, std::string> convention_rows;

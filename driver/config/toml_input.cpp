@@ -1,9 +1,8 @@
 // toml_input.cpp: TOML parsing with one kind of error (see toml_input.h).
 #include "config/toml_input.h"
 
-#include <fstream>
-#include <sstream>
 
+#include "base/read_file.h"
 #include "config/run_config.h"
 
 namespace adalora {
@@ -35,10 +34,7 @@ toml::table parse_toml(const std::string &text, const std::string &path, const s
 }
 
 toml::table parse_toml_file(const std::string &path, const std::string &what) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return parse_toml(text.str(), path, what);
+    return parse_toml(read_file(path, kTextFileLimit), path, what);
 }
 
 }  // namespace adalora

@@ -1,11 +1,10 @@
 // npy.cpp: .npy writer and hostile-input-safe reader.
 #include "formats/npy.h"
 #include "formats/le_reals.h"
+#include "base/read_file.h"
 
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy code writes host bytes as little-endian");
@@ -252,13 +251,7 @@ NpyArray parse_npy(const std::string &b, const std::string &name) {
 }
 
 NpyArray read_npy(const std::string &path) {
-    std::error_code ec;  // a directory opens but cannot be read
-    std::ifstream f(path, std::ios::binary);
-    if (!f || !std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": cannot read the file");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    if (f.bad()) throw UsageError(path + ": cannot read the file");
-    return parse_npy(ss.str(), path);
+    return parse_npy(read_file(path, kDataFileLimit), path);
 }
 
 template <class Real>

@@ -5,11 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <numeric>
-#include <sstream>
 
+#include "base/read_file.h"
 #include "base/errors.h"
 
 namespace adalora {
@@ -54,14 +53,6 @@ std::vector<int> first_n(size_t n) {
     std::vector<int> v(n);
     std::iota(v.begin(), v.end(), 0);
     return v;
-}
-
-std::string read_text(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError(path + ": cannot read the file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // One module of a PEFT adapter as found in its file.
@@ -113,23 +104,42 @@ PeftAdapter peft_from_run(const RunAdapter &run) {
     return p;
 }
 
-Safetensors run_from_peft(const std::string &dir) {
-    const std::string config_path = dir + "/" + kPeftConfigName, weights_path = dir + "/" + kPeftWeightsName;
-    nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(read_text(config_path), nullptr, false);
+namespace {
+
+// adapter_config.json, checked: a JSON object with peft_type "ADALORA", an
+// init_r in 1..1000000 and a rank_pattern that is an object or null.
+struct PeftConfig {
+    nlohmann::ordered_json json;
+    int64_t r0 = 0;
+    nlohmann::ordered_json pattern;  // null: saved before any mask step
+};
+
+PeftConfig read_peft_config(const std::string &config_path) {
+    PeftConfig c;
+    c.json = nlohmann::ordered_json::parse(read_file(config_path, kTextFileLimit), nullptr, false);
     auto bad = [&](const std::string &what) { return UsageError(config_path + ": " + what); };
+    const nlohmann::ordered_json &cfg = c.json;
     if (cfg.is_discarded() || !cfg.is_object()) throw bad("not a JSON object");
     if (cfg.value("peft_type", nlohmann::ordered_json()) != "ADALORA")
         throw bad("peft_type is " + cfg.value("peft_type", nlohmann::ordered_json()).dump() + " (allowed: \"ADALORA\")");
     const auto &init = cfg.value("init_r", nlohmann::ordered_json());
     if (!init.is_number_integer() || init.get<int64_t>() < 1 || init.get<int64_t>() > 1000000)
         throw bad("init_r is " + init.dump() + " (allowed: an integer 1..1000000)");
-    const int64_t r0 = init.get<int64_t>();
-    const nlohmann::ordered_json pattern = cfg.value("rank_pattern", nlohmann::ordered_json());
-    if (!pattern.is_null() && !pattern.is_object()) throw bad("rank_pattern must be an object or null");
+    c.r0 = init.get<int64_t>();
+    c.pattern = cfg.value("rank_pattern", nlohmann::ordered_json());
+    if (!c.pattern.is_null() && !c.pattern.is_object()) throw bad("rank_pattern must be an object or null");
+    return c;
+}
 
-    const Safetensors file = read_safetensors(weights_path);
+// The adapter's modules: their tensors by name, and the order they are
+// written in (rank_pattern's order, else the file's).
+struct PeftModules {
     std::map<std::string, PeftModule> found;
-    std::vector<std::string> order;  // rank_pattern's order, else the file's
+    std::vector<std::string> order;
+};
+
+PeftModules group_peft_tensors(const Safetensors &file, const std::string &weights_path, bool order_from_file) {
+    PeftModules g;
     for (const Tensor &t : file.tensors) {
         int part = -1;
         for (int j = 0; j < 3; j++)
@@ -138,79 +148,103 @@ Safetensors run_from_peft(const std::string &dir) {
             throw UsageError(weights_path + ": unexpected tensor '" + t.name +
                              "' (allowed: base_model.model.PATH.lora_A, .lora_B, .lora_E)");
         const std::string module = t.name.substr(kPrefix.size(), t.name.size() - kPrefix.size() - 7);
-        if (!found.count(module) && pattern.is_null()) order.push_back(module);
-        found[module].part[part] = &t;
+        if (!g.found.count(module) && order_from_file) g.order.push_back(module);
+        g.found[module].part[part] = &t;
     }
-    if (pattern.is_null()) {  // saved before any mask step: every triplet kept
-        for (const std::string &m : order) found[m].pattern.assign((size_t)r0, true);
-    } else {
-        for (const auto &[key, flags] : pattern.items()) {
-            if (!ends_with(key, ".lora_E") || key.size() == 7)
-                throw bad("rank_pattern key '" + key + "' (allowed: PATH.lora_E)");
-            const std::string module = key.substr(0, key.size() - 7);
-            if (!flags.is_array() || flags.size() != (size_t)r0)
-                throw bad("rank_pattern '" + key + "' must be a list of init_r = " + std::to_string(r0) + " booleans");
-            auto it = found.find(module);
-            if (it == found.end()) throw UsageError(weights_path + ": the tensors of module '" + module + "' are missing");
-            for (const auto &f : flags) {
-                if (!f.is_boolean()) throw bad("rank_pattern '" + key + "' holds " + f.dump() + " (allowed: true, false)");
-                it->second.pattern.push_back(f.get<bool>());
-            }
-            order.push_back(module);
+    return g;
+}
+
+// Each module's kept flags from rank_pattern (every triplet kept when it is
+// null), refusing a pattern that names missing modules or misses present ones.
+void apply_rank_pattern(const PeftConfig &c, const std::string &config_path, const std::string &weights_path,
+                        PeftModules &g) {
+    if (c.pattern.is_null()) {
+        for (const std::string &m : g.order) g.found[m].pattern.assign((size_t)c.r0, true);
+        return;
+    }
+    auto bad = [&](const std::string &what) { return UsageError(config_path + ": " + what); };
+    for (const auto &[key, flags] : c.pattern.items()) {
+        if (!ends_with(key, ".lora_E") || key.size() == 7) throw bad("rank_pattern key '" + key + "' (allowed: PATH.lora_E)");
+        const std::string module = key.substr(0, key.size() - 7);
+        if (!flags.is_array() || flags.size() != (size_t)c.r0)
+            throw bad("rank_pattern '" + key + "' must be a list of init_r = " + std::to_string(c.r0) + " booleans");
+        auto it = g.found.find(module);
+        if (it == g.found.end()) throw UsageError(weights_path + ": the tensors of module '" + module + "' are missing");
+        for (const auto &f : flags) {
+            if (!f.is_boolean()) throw bad("rank_pattern '" + key + "' holds " + f.dump() + " (allowed: true, false)");
+            it->second.pattern.push_back(f.get<bool>());
         }
-        for (const auto &[module, m] : found)
-            if (m.pattern.empty())
-                throw UsageError(weights_path + ": extra tensors of module '" + module + "', which rank_pattern does not list");
+        g.order.push_back(module);
     }
+    for (const auto &[module, m] : g.found)
+        if (m.pattern.empty())
+            throw UsageError(weights_path + ": extra tensors of module '" + module + "', which rank_pattern does not list");
+}
+
+// MODULE.keep: 1 for a kept triplet, 0 for a pruned one, in `dtype`.
+Tensor keep_tensor(const std::string &module, const std::vector<bool> &pattern, Dtype dtype) {
+    Tensor keep;
+    keep.name = module + ".keep";
+    keep.dtype = dtype;
+    keep.shape = {(int64_t)pattern.size()};
+    for (bool f : pattern) {
+        const float one_f = f ? 1.0f : 0.0f;
+        const double one_d = f ? 1.0 : 0.0;
+        keep.bytes.append(dtype == Dtype::F32 ? reinterpret_cast<const char *>(&one_f)
+                                              : reinterpret_cast<const char *>(&one_d),
+                          dtype_size(dtype));
+    }
+    return keep;
+}
+
+// One module back at full init_r: lora_B, lora_E, lora_A's kept slices put
+// at their triplet indices of P, lambda, Q (the rest zero), then its keep
+// flags. `total` counts the bytes so far against kMaxImportBytes.
+void append_run_module(const std::string &module, const PeftModule &m, int64_t r0, const std::string &weights_path,
+                       uint64_t &total, Safetensors &run) {
+    for (int j = 0; j < 3; j++)
+        if (!m.part[j]) throw UsageError(weights_path + ": the tensor '" + kPrefix + module + "." + kParts[j] + "' is missing");
+    const Tensor &A = *m.part[0], &B = *m.part[1], &E = *m.part[2];
+    std::vector<int> kept;
+    for (size_t i = 0; i < m.pattern.size(); i++)
+        if (m.pattern[i]) kept.push_back((int)i);
+    const int64_t k = (int64_t)kept.size();
+    if (A.shape.size() != 2 || A.shape[0] != k || B.shape.size() != 2 || B.shape[1] != k || E.shape != std::vector<int64_t>{k, 1})
+        throw UsageError(weights_path + ": module '" + module + "' has lora_A " + shape_text(A.shape) + ", lora_B " +
+                         shape_text(B.shape) + ", lora_E " + shape_text(E.shape) + "; its rank_pattern keeps " +
+                         std::to_string(k) + " of " + std::to_string(r0) + " (expected [" + std::to_string(k) +
+                         ", d_in], [d_out, " + std::to_string(k) + "], [" + std::to_string(k) + ", 1])");
+    if (A.dtype != B.dtype || A.dtype != E.dtype)
+        throw UsageError(weights_path + ": module '" + module + "' mixes dtypes in lora_A, lora_B and lora_E");
+    const int64_t d_in = A.shape[1], d_out = B.shape[0];
+    total += (uint64_t)(d_out + d_in + 2) * (uint64_t)r0 * dtype_size(A.dtype);
+    if (total > kMaxImportBytes)
+        throw UsageError(weights_path + ": the adapter at full init_r would exceed 2 GiB (shapes too large)");
+    const std::vector<int> first = first_n(kept.size());
+    run.tensors.push_back(move_slices(B, d_out, k, 1, first, kept, r0, module + ".P", {d_out, r0}));
+    run.tensors.push_back(move_slices(E, k, 1, 0, first, kept, r0, module + ".lambda", {r0}));
+    run.tensors.push_back(move_slices(A, k, d_in, 0, first, kept, r0, module + ".Q", {r0, d_in}));
+    run.tensors.push_back(keep_tensor(module, m.pattern, A.dtype));
+}
+
+}  // namespace
+
+Safetensors run_from_peft(const std::string &dir) {
+    const std::string config_path = dir + "/" + kPeftConfigName, weights_path = dir + "/" + kPeftWeightsName;
+    const PeftConfig cfg = read_peft_config(config_path);
+    const Safetensors file = read_safetensors(weights_path);
+    PeftModules modules = group_peft_tensors(file, weights_path, cfg.pattern.is_null());
+    apply_rank_pattern(cfg, config_path, weights_path, modules);
 
     Safetensors run;
     uint64_t total = 0;
-    for (const std::string &module : order) {
-        const PeftModule &m = found[module];
-        for (int j = 0; j < 3; j++)
-            if (!m.part[j])
-                throw UsageError(weights_path + ": the tensor '" + kPrefix + module + "." + kParts[j] + "' is missing");
-        const Tensor &A = *m.part[0], &B = *m.part[1], &E = *m.part[2];
-        const std::vector<int> kept = [&] {
-            std::vector<int> v;
-            for (size_t i = 0; i < m.pattern.size(); i++)
-                if (m.pattern[i]) v.push_back((int)i);
-            return v;
-        }();
-        const int64_t k = (int64_t)kept.size();
-        if (A.shape.size() != 2 || A.shape[0] != k || B.shape.size() != 2 || B.shape[1] != k || E.shape != std::vector<int64_t>{k, 1})
-            throw UsageError(weights_path + ": module '" + module + "' has lora_A " + shape_text(A.shape) + ", lora_B " +
-                             shape_text(B.shape) + ", lora_E " + shape_text(E.shape) + "; its rank_pattern keeps " +
-                             std::to_string(k) + " of " + std::to_string(r0) + " (expected [" + std::to_string(k) +
-                             ", d_in], [d_out, " + std::to_string(k) + "], [" + std::to_string(k) + ", 1])");
-        if (A.dtype != B.dtype || A.dtype != E.dtype)
-            throw UsageError(weights_path + ": module '" + module + "' mixes dtypes in lora_A, lora_B and lora_E");
-        const int64_t d_in = A.shape[1], d_out = B.shape[0];
-        total += (uint64_t)(d_out + d_in + 2) * (uint64_t)r0 * dtype_size(A.dtype);
-        if (total > kMaxImportBytes)
-            throw UsageError(weights_path + ": the adapter at full init_r would exceed 2 GiB (shapes too large)");
-        const std::vector<int> first = first_n(kept.size());
-        run.tensors.push_back(move_slices(B, d_out, k, 1, first, kept, r0, module + ".P", {d_out, r0}));
-        run.tensors.push_back(move_slices(E, k, 1, 0, first, kept, r0, module + ".lambda", {r0}));
-        run.tensors.push_back(move_slices(A, k, d_in, 0, first, kept, r0, module + ".Q", {r0, d_in}));
-        Tensor keep;
-        keep.name = module + ".keep";
-        keep.dtype = A.dtype;
-        keep.shape = {r0};
-        for (bool f : m.pattern) {
-            const float one_f = f ? 1.0f : 0.0f;
-            const double one_d = f ? 1.0 : 0.0;
-            keep.bytes.append(A.dtype == Dtype::F32 ? reinterpret_cast<const char *>(&one_f)
-                                                    : reinterpret_cast<const char *>(&one_d),
-                              dtype_size(A.dtype));
-        }
-        run.tensors.push_back(std::move(keep));
-    }
-    if (order.empty()) throw UsageError(weights_path + ": no adapter tensors");
-    nlohmann::json config = {{"method", "adalora"}, {"imported_from", "peft"}, {"init_r", r0}};
+    for (const std::string &module : modules.order)
+        append_run_module(module, modules.found[module], cfg.r0, weights_path, total, run);
+    if (modules.order.empty()) throw UsageError(weights_path + ": no adapter tensors");
+    nlohmann::json config = {{"method", "adalora"}, {"imported_from", "peft"}, {"init_r", cfg.r0}};
     for (const char *key : kHyper)
-        if (cfg.contains(key)) config[key] = nlohmann::json::parse(cfg[key].dump());
-    run.metadata = run_adapter_metadata("svd", (int)r0, order, config);
+        if (cfg.json.contains(key)) config[key] = nlohmann::json::parse(cfg.json[key].dump());
+    run.metadata = run_adapter_metadata("svd", (int)cfg.r0, modules.order, config);
     return run;
 }
 

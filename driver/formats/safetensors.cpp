@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
+#include "base/read_file.h"
 #include "base/errors.h"
 #include "base/util.h"
 
@@ -263,15 +262,7 @@ Safetensors parse_safetensors(const std::string &bytes, const std::string &name)
 }
 
 Safetensors read_safetensors(const std::string &path) {
-    std::error_code ec;
-    std::ifstream in(path, std::ios::binary);
-    if (!in || !std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": cannot read the file");
-    const uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec) throw UsageError(path + ": cannot read the file");
-    std::string bytes(size, '\0');  // the file, once: no growing copies
-    if (!in.read(&bytes[0], (std::streamsize)size) || in.peek() != std::char_traits<char>::eof())
-        throw UsageError(path + ": read error (the file changed while being read?)");
-    return parse_safetensors(bytes, path);
+    return parse_safetensors(read_file(path, kDataFileLimit), path);
 }
 
 std::string serialize_safetensors(const Safetensors &file) {

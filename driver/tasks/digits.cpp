@@ -20,6 +20,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/hash.h"
+#include "base/lib_status.h"
+#include "base/read_file.h"
+
 extern "C" {
 #include "rng.h"
 #include "trainer.h"
@@ -30,10 +34,6 @@ namespace adalora {
 namespace fs = std::filesystem;
 
 namespace {
-
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
 
 // The fixed split: the same rows for every run, seed and method.
 constexpr uint64_t kSplitSeed = 0xd161757350117ULL;
@@ -54,15 +54,6 @@ constexpr int kPretrainBatch = 64;
 //   after module, d_out x d_in reals each | u64 FNV-1a 64 of all bytes before it.
 constexpr char kMagic[8] = {'A', 'D', 'A', 'D', 'I', 'G', 'I', 'T'};
 constexpr uint32_t kVersion = 1;
-
-uint64_t fnv1a(const void *data, size_t n, uint64_t h = 0xcbf29ce484222325ULL) {
-    const unsigned char *p = static_cast<const unsigned char *>(data);
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 std::string hex64(uint64_t v) {
     char buf[17];
@@ -319,20 +310,20 @@ std::string header(uint64_t key) {
 }  // namespace
 
 std::string read_digits_cache(const std::string &path, uint64_t key, std::vector<std::vector<real>> &weights) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "cannot open";
     const std::string expect = header(key);
     const std::vector<size_t> sizes = module_sizes();
     size_t total = expect.size() + sizeof(uint64_t);
     for (size_t n : sizes) total += n * sizeof(real);
     std::string bytes;
-    bytes.resize(total + 1);  // one more: a longer file is refused too
-    in.read(&bytes[0], (std::streamsize)bytes.size());
-    const size_t got = (size_t)in.gcount();
+    try {
+        bytes = read_file(path, total + 1);  // one more: a longer file is refused too
+    } catch (const UsageError &e) {
+        return e.what();
+    }
+    const size_t got = bytes.size();
     if (got != total)
         return "size " + (got > total ? "more than " + std::to_string(total) : std::to_string(got)) +
                " bytes, expected " + std::to_string(total);
-    bytes.resize(total);
     if (bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0) return "bad magic";
     size_t at = sizeof kMagic;
     if (get<uint32_t>(bytes, at) != kVersion) return "other version";

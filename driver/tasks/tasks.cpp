@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/lib_status.h"
 #include "formats/adapter_file.h"
 #include "tasks/digits.h"
 
@@ -17,10 +18,6 @@ extern "C" {
 namespace adalora {
 
 namespace {
-
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
 
 // n x k matrix with orthonormal columns (modified Gram–Schmidt on Gaussians, in double).
 std::vector<double> orthonormal_columns(ada_rng &rng, int n, int k) {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "train/lib_call.h"
+#include "base/lib_status.h"
 
 extern "C" {
 #include "analysis.h"

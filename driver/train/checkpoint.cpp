@@ -10,11 +10,11 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 
+#include "base/hash.h"
+#include "base/read_file.h"
 #include "config/run_config.h"
 #include "tasks/tasks.h"
 
@@ -271,28 +271,8 @@ void write_file_durably(const std::string &path, const std::string &bytes) {
 }
 
 Checkpoint read_checkpoint(const std::string &path) {
-    std::error_code ec;
-    std::ifstream f(path, std::ios::binary);
-    if (!f || !std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": cannot read the checkpoint");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse_checkpoint(ss.str(), path);
+    return parse_checkpoint(read_file(path, kDataFileLimit, "checkpoint "), path);
 }
-
-namespace {
-struct Fnv1a {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    void add(const void *p, size_t n) {
-        const unsigned char *b = static_cast<const unsigned char *>(p);
-        for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
-    }
-    template <class T> void add(const std::vector<T> &v) {
-        uint64_t n = v.size();
-        add(&n, sizeof n);
-        add(v.data(), v.size() * sizeof(T));
-    }
-};
-}  // namespace
 
 uint64_t origin_hash(const Task &task, const ada_model *m) {
     Fnv1a f;

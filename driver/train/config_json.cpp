@@ -21,7 +21,7 @@ nlohmann::json config_json(const RunConfig &c) {
 }
 
 nlohmann::json conventions_json(const RunConfig &cfg) {
-    nlohmann::json j = nlohmann::json::object();  // what each row of the spec's table was here
+    nlohmann::json j = nlohmann::json::object();  // what each row of the conventions table of docs/SPEC.md §4 was here
     for (const auto &row : convention_rows()) j[row.option] = convention_value(cfg, row);
     return j;
 }

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <set>
 
+#include "base/read_file.h"
 #include "formats/npy.h"
 #include "train/run_index.h"
 #include "formats/staged_dir.h"
@@ -165,11 +165,10 @@ void load_reals(const std::string &path, const std::vector<uint64_t> &shape, rea
 BatchSet load_init(const std::string &dir_text, const nlohmann::json &header, const Split &split, ada_model *m) {
     const fs::path dir(dir_text);
     const std::string index_path = (dir / "index.json").string();
-    std::ifstream in(index_path);
-    if (!in) throw UsageError("--init-from " + dir_text + ": cannot read " + index_path);
+    const std::string text = read_file(index_path, kTextFileLimit, "--init-from " + dir_text + ": ");
     nlohmann::json index;
     try {
-        index = nlohmann::json::parse(in);
+        index = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error &e) {
         throw UsageError(index_path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
     }

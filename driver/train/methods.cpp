@@ -57,7 +57,7 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     t.schedule.t_final = cfg.tfinal;
     t.schedule.total = cfg.total_step;
     t.schedule.delta_t = cfg.deltaT;
-    apply_conventions(cfg, s.model, t);  // spec section 4: the preset, then each row set explicitly
+    apply_conventions(cfg, s.model, t);  // docs/SPEC.md §4: the preset, then each row set explicitly
     return s;
 }
 

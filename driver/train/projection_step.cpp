@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "train/lib_call.h"
+#include "base/lib_status.h"
 
 namespace adalora {
 

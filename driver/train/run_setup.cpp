@@ -5,7 +5,7 @@
 #include <string>
 
 #include "train/checkpoint.h"
-#include "train/lib_call.h"
+#include "base/lib_status.h"
 #include "train/run_index.h"
 
 namespace adalora {

@@ -6,7 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "train/lib_call.h"
+#include "base/lib_status.h"
+#include "train/clock.h"
 
 namespace adalora {
 

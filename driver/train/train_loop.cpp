@@ -7,7 +7,8 @@
 
 #include "base/errors.h"
 #include "train/adapter_report.h"
-#include "train/lib_call.h"
+#include "base/lib_status.h"
+#include "train/clock.h"
 #include "train/metrics_log.h"
 #include "train/step_hooks.h"
 

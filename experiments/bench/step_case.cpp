@@ -6,10 +6,6 @@
 
 namespace bench {
 
-void check(ada_status st, const char *what) {
-    if (st != ADA_OK) throw std::runtime_error(std::string(what) + ": " + ada_last_error());
-}
-
 const char *PhaseTimes::name(int p) {
     static const char *names[kCount] = {"forward", "backward", "optimizer", "importance", "allocation", "svd"};
     return names[p];

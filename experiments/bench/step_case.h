@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "base/lib_status.h"
 #include "train/methods.h"
 #include "train/projection_step.h"
 #include "tasks/tasks.h"
@@ -54,7 +55,7 @@ private:
     std::unique_ptr<adalora::BatchSampler> sampler_;
 };
 
-// Throws std::runtime_error with the library's message when st is not ADA_OK.
-void check(ada_status st, const char *what);
+// The driver's status check (base/lib_status.h), for the benchmarks too.
+using adalora::check;
 
 }  // namespace bench

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "base/read_file.h"
 
 namespace adalora::report {
 
@@ -26,11 +27,7 @@ std::string strip_slash(std::string p) {
 }
 
 std::string read_text(const fs::path &p) {
-    std::ifstream f(p, std::ios::binary);
-    if (!f) throw UsageError("report: cannot read " + p.string());
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    return read_file(p.string(), kTextFileLimit, "report: ");
 }
 
 std::string first_line(const std::string &s) { return s.substr(0, s.find('\n')); }

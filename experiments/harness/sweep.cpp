@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/read_file.h"
 #include "formats/adapter_file.h"
 #include "train/run.h"
 #include "config/toml_input.h"
@@ -192,9 +193,9 @@ void record_suite(const SweepSuite &s, const fs::path &dir) {
     fs::path path = dir / "suite.json";
     nlohmann::json rec = suite_record(s);
     if (fs::exists(path)) {
-        std::ifstream in(path);
+        const std::string text = read_file(path.string(), kTextFileLimit);
         nlohmann::json old;
-        try { old = nlohmann::json::parse(in); } catch (...) { old = nullptr; }
+        try { old = nlohmann::json::parse(text); } catch (...) { old = nullptr; }
         if (old != rec)
             throw UsageError(path.string() + " describes a different grid: the suite changed since this directory was started (use a new --out)");
         return;

@@ -1,4 +1,4 @@
-"""The rank allocator, written from the spec (Eqs. 8-14 and the conventions
+"""The rank allocator, written from docs/SPEC.md (Eqs. 8-14 and the conventions
 table, section 4) and shaped like PEFT's `RankAllocator`
 (`peft/tuners/adalora/layer.py`): `update_ipt`, `calculate_score`,
 `mask_to_budget`, `budget_schedule`, `mask_using_rank_pattern`,
@@ -52,7 +52,7 @@ class RankAllocator:
 
     def tracks_importance(self, phase):
         """Eqs. 10-12 run only when a score needs them, and not in the final
-        phase: spec row 9 (PEFT and the original update the EMAs only while
+        phase: docs/SPEC.md §4, row 9 (PEFT and the original update the EMAs only while
         global_step < total_step - tfinal; README: "the EMAs are not updated
         in the final t_f steps")."""
         return self.prune and self.importance != "magnitude" and phase != "final"
@@ -82,7 +82,7 @@ class RankAllocator:
         """Eq. 9 for every triplet, in the global order (n * r0 scores):
         S_i = s(lambda_i) + (1/d1) sum_j s(P_ji) + (1/d2) sum_j s(Q_ij),
         i.e. the mean over column i of P (lora_B) plus the mean over row i of
-        Q (lora_A). LoRA form (prune-lora, spec section 3): the B column and A
+        Q (lora_A). LoRA form (prune-lora, docs/SPEC.md §3): the B column and A
         row means alone. Table 4's "S_i = |lambda_i|" ablation: magnitude."""
         scores = []
         for k, module in enumerate(model.adapted):
@@ -98,13 +98,13 @@ class RankAllocator:
 
     # ------------------------------------------------------------ Eq. 14
     def budget_schedule(self, step):
-        """Eq. 14 (with the (t - t_i) correction of the spec's "Known typo"):
+        """Eq. 14 (with the (t - t_i) correction of docs/SPEC.md §2 ("The schedule's typo")):
         b(0) in the warm-up, the cubic decay, b(T) from T - t_f on. Row 5: the
         warm-up is t < t_i (paper) or step <= tinit (PEFT's budget_schedule).
         Row 6: the cubic value is rounded to nearest (README: "the paper's
         budget is rounded to the nearest integer"; an exact half rounds up) or
         truncated (PEFT's int()). The final phase starts at T - t_f in both
-        numberings (spec Eq. 14's "otherwise"; PEFT's forced mask at
+        numberings (docs/SPEC.md §2, Eq. 14's "otherwise"; PEFT's forced mask at
         global_step == total_step - tfinal)."""
         T, ti, tf = self.total_step, self.tinit, self.tfinal
         warm = step <= ti if self.conv.warmup_end == "through-tinit" else step < ti
@@ -173,7 +173,7 @@ class RankAllocator:
     @torch.no_grad()
     def mask_using_rank_pattern(self, model):
         """Writes the zeros of the pattern: lambda_i in SVD form (masking never
-        deletes: spec Eq. 8), the B column and A row in LoRA form."""
+        deletes: docs/SPEC.md §2, Eq. 8), the B column and A row in LoRA form."""
         for k, module in enumerate(model.adapted):
             pruned = ~self.keep[k * self.r0:(k + 1) * self.r0]
             if module.lora_E is not None:

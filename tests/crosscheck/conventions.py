@@ -1,4 +1,4 @@
-"""The rows of the spec's conventions table (section 4) as the dump's index
+"""The rows of the conventions table of docs/SPEC.md §4 as the dump's index
 gives them (`"conventions": {option: value}`), read into one object.
 
 Rows 4-6 come either bundled (`schedule-convention`: paper | peft) or split
@@ -19,7 +19,7 @@ ALLOWED = {
 }
 NUMERIC = ("scale-eps", "init-std", "clip")
 
-# What the bundled row sets (spec rows 4-6: paper t = 1..T, t < t_i, nearest
+# What the bundled row sets (docs/SPEC.md §4, rows 4-6: paper t = 1..T, t < t_i, nearest
 # by the README; PEFT global_step from 0, step <= tinit, int()).
 BUNDLED = {
     "paper": {"step-base": "1", "warmup-end": "before-tinit", "budget-rounding": "nearest"},

@@ -1,4 +1,4 @@
-"""The adapted layers and the host model, written from the spec (section 2,
+"""The adapted layers and the host model, written from docs/SPEC.md (section 2,
 Eq. 3; section 3, LoRA) in PyTorch, float64, shaped like PEFT's
 `peft/tuners/adalora/layer.py` and `peft/tuners/lora/layer.py` so the two can
 be read side by side.
@@ -19,11 +19,11 @@ def _parameter(array):
 class SVDLinear(torch.nn.Module):
     """Eq. 3: y = x W0^T + b + s * x (P diag(lambda) Q)^T.
 
-    Spec Eq. 3 / conventions row 10: s = alpha / r0 (paper) or
+    docs/SPEC.md §2, Eq. 3 / conventions row 10: s = alpha / r0 (paper) or
     alpha / (r0 + 1e-5) (PEFT's `scaling / (ranknum + 1e-5)`, original); the
     scale uses the initial rank and never changes when triplets are pruned.
     Pruning is not a gate in the forward: masking writes zeros into lora_E
-    (README "Choices where the paper is silent"; spec Eq. 8), so the forward is
+    (README "Choices where the paper is silent"; docs/SPEC.md §2, Eq. 8), so the forward is
     the unmasked product of whatever lora_E holds."""
 
     def __init__(self, W0, bias, P, lam, Q, lora_alpha, scale_eps):
@@ -50,7 +50,7 @@ class SVDLinear(torch.nn.Module):
 
 
 class LoRALinear(torch.nn.Module):
-    """Spec section 3, LoRA: y = x W0^T + b + s * x (B A)^T with B (d_out x r)
+    """docs/SPEC.md §3, LoRA: y = x W0^T + b + s * x (B A)^T with B (d_out x r)
     and A (r x d_in); s = alpha / (r + scale_eps) like the SVD form."""
 
     def __init__(self, W0, bias, B, A, lora_alpha, scale_eps):

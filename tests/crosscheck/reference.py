@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent AdaLoRA reference in PyTorch (float64, autograd), written
-from the spec's equations, for cross-checking the C implementation step by
+from the equations of docs/SPEC.md §2, for cross-checking the C implementation step by
 step (README, "Cross-check against an independent PyTorch reference").
 
     /usr/bin/python3 tests/crosscheck/reference.py --init DUMP --trace OUT --trace-steps 0-40
@@ -11,7 +11,7 @@ same T steps and writes a trace that `adalora trace-diff` compares with the
 driver's `--trace`. Debian's python3-torch is importable only by Debian's own
 interpreter, hence /usr/bin/python3.
 
-One step (spec section 4, "Order of one optimizer step", and Algorithm 1):
+One step (docs/SPEC.md §4, "Order of one optimizer step", and Algorithm 1):
 forward with the current lambda -> L = C + orth term (Eq. 4) -> backward ->
 clip (torch.nn.utils.clip_grad_norm_) -> [EMAs from w(t), paper] -> AdamW
 step (torch.optim.AdamW) -> [EMAs from w(t+1), PEFT] -> schedule (Eq. 14) ->

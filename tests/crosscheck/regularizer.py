@@ -5,7 +5,7 @@ Row 1: the paper squares the Frobenius norm; PEFT and the original take the
 plain norm (`torch.norm(para_cov - I, p="fro")` in PEFT's AdaLoraModel.forward).
 Row 2: the paper sums over the 2n factors; PEFT and the original divide the
 sum by the number of factors (`regu_loss / num_param`).
-The identity is r0 x r0 (spec Eq. 4): pruned triplets stay regularised.
+The identity is r0 x r0 (docs/SPEC.md §2, Eq. 4): pruned triplets stay regularised.
 Autograd gives the gradients (4 P (P^T P - I) etc. for the squared norm)."""
 import torch
 

@@ -100,7 +100,7 @@ TEST_CASE("importance: Eq. 12 order, U(t) uses the already-updated I(t)") {
     const real w[1] = {1};
     const real gs[3] = {2, -1, 4};
     real ibar[1] = {0}, ubar[1] = {0};
-    // Spec order:  Ū(1) = 0.5*0 + 0.5*|2 - Ī(1) = 0.4| = 0.8.
+    // docs/SPEC.md order (Eq. 12):  Ū(1) = 0.5*0 + 0.5*|2 - Ī(1) = 0.4| = 0.8.
     // Old-Ī order: Ū(1) = 0.5*0 + 0.5*|2 - Ī(0) = 0|   = 1.0.
     // t2: spec 0.4 + 0.5*|1 - 0.52| = 0.64;  old Ī: 0.4 + 0.5*|1 - 0.4| = 0.7.
     // t3: spec 0.32 + 0.5*|4 - 1.216| = 1.712; old Ī: 0.32 + 0.5*|4 - 0.52| = 2.06.

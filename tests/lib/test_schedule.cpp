@@ -157,14 +157,14 @@ TEST_CASE("schedule: b(t) is non-increasing over 0..T and spans b(0)..b(T)") {
         }
 }
 
-TEST_CASE("schedule: the seed's typo'd cubic jumps at t_i and T - t_f; the corrected one does not") {
+TEST_CASE("schedule: the paper's typo'd cubic (docs/SPEC.md §2) jumps at t_i and T - t_f; the corrected one does not") {
     const ada_schedule s = setting(ADA_SCHED_PAPER);
     const double b0 = 120, bT = 48, ti = 10, tf = 20, T = 100, D = T - ti - tf;  // D = 70
-    auto typo = [&](double t) {  // the paper text / seed explainer: (t - t_i - t_f)
+    auto typo = [&](double t) {  // the paper's text (docs/SPEC.md §2, the schedule's typo): (t - t_i - t_f)
         double x = 1 - (t - ti - tf) / D;
         return bT + (b0 - bT) * x * x * x;
     };
-    auto fixed = [&](double t) {  // spec and both implementations: (t - t_i)
+    auto fixed = [&](double t) {  // docs/SPEC.md §2 and both implementations: (t - t_i)
         double x = 1 - (t - ti) / D;
         return bT + (b0 - bT) * x * x * x;
     };

@@ -1,4 +1,4 @@
-// test_trainer.cpp: the training step of trainer.h against the spec's
+// test_trainer.cpp: the training step of trainer.h against docs/SPEC.md,
 // sections 2 and 4: determinism, masking (not deletion) with revival, the
 // budget schedule, fixed rank, prune-LoRA with hard delete, the end of the
 // schedule, and pre- vs post-step sensitivity weights.

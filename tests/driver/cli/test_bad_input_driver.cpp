@@ -7,9 +7,11 @@
 // written: the sandbox the binary runs in is byte for byte what it was.
 // (test_bad_input.cpp does the same for the library's entry points.)
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -93,9 +95,9 @@ std::vector<Row> rows() {
          "--target-bgt = 48", "0..init-bgt = 10"},
         // ---- config files
         {"config file missing", T + " --config absent.toml --out run", "absent.toml: cannot read", ""},
-        {"config is a directory (JSON)", T + " --config folder.json --out run", "folder.json: cannot read", "",
+        {"config is a directory (JSON)", T + " --config folder.json --out run", "folder.json: not a regular file (a directory)", "",
          directory("folder.json")},
-        {"config is a directory (TOML)", T + " --config folder.toml --out run", "folder.toml: cannot read", "",
+        {"config is a directory (TOML)", T + " --config folder.toml --out run", "folder.toml: not a regular file (a directory)", "",
          directory("folder.toml")},
         {"config of unknown type", T + " --config run.yaml --out run", "run.yaml", ".toml, .json",
          file("run.yaml", "lr: 0.01\n")},
@@ -265,4 +267,27 @@ TEST_CASE("bad input, end to end: malformed checkpoint, .npy and safetensors fil
         for (const Row &r : file_rows()) fed = fed || r.args.find(input) != std::string::npos;
         CHECK(fed);
     }
+}
+
+// A FIFO opened for reading waits for a writer forever: every file input is
+// refused from its stat before it is opened (base/read_file.h). The FIFOs
+// live beside the work directory, which the refusal check reads whole.
+TEST_CASE("a FIFO as a config, base weights, checkpoint or trace index is refused, not waited on") {
+    Sandbox box;
+    auto fifo = [&](const fs::path &p) {
+        fs::create_directories(p.parent_path());
+        REQUIRE(mkfifo(p.c_str(), 0600) == 0);
+        return p.string();
+    };
+    const std::string config = fifo(box.root / "pipe.toml");
+    expect_usage_error(box, T + " --config " + config + " --out run", config + ": not a regular file (a FIFO)");
+    const std::string weights = fifo(box.root / "weights.safetensors");
+    expect_usage_error(box, T + " --base-weights " + weights + " --out run", weights + ": not a regular file (a FIFO)");
+    const fs::path resume = box.root / "stopped";
+    const std::string checkpoint = fifo(resume / adalora::kCheckpointFile);
+    std::ofstream(resume / adalora::kIncompleteMarker) << "";
+    expect_usage_error(box, "train --resume " + resume.string(), checkpoint + ": not a regular file (a FIFO)");
+    const std::string index = fifo(box.root / "trace" / "index.json");
+    expect_usage_error(box, "trace-diff " + (box.root / "trace").string() + " " + (box.root / "trace").string(),
+                       index + ": not a regular file (a FIFO)");
 }

@@ -1,4 +1,4 @@
-// test_conventions.cpp: the presets of the spec's conventions table and the
+// test_conventions.cpp: the presets of the conventions table of docs/SPEC.md §4 and the
 // rows that override them.
 #include <doctest/doctest.h>
 
@@ -40,7 +40,7 @@ Resolved resolve(const std::vector<std::string> &flags) {
 
 }  // namespace
 
-TEST_CASE("conventions: each preset sets every row of the spec's table") {
+TEST_CASE("conventions: each preset sets every row of the conventions table of docs/SPEC.md §4") {
     Resolved paper = resolve({}), peft = resolve({"--convention=peft"}), orig = resolve({"--convention=original"});
     // paper (the default)
     CHECK(paper.train.orth_norm == ADA_ORTH_SQUARED);

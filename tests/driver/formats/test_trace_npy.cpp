@@ -150,9 +150,11 @@ TEST_CASE("npy: hostile bytes are refused with one line naming the file and the 
         CHECK(message.find(c.expect) != std::string::npos);
         CHECK(message.find('\n') == std::string::npos);
     }
-    CHECK(usage_error([] { adalora::read_npy("/nonexistent/x.npy"); }) == "/nonexistent/x.npy: cannot read the file");
+    CHECK(usage_error([] { adalora::read_npy("/nonexistent/x.npy"); }) ==
+          "/nonexistent/x.npy: cannot read the file (No such file or directory)");
     test::TempDir dir;
-    CHECK(usage_error([&] { adalora::read_npy(dir.path.string()); }) == dir.path.string() + ": cannot read the file");
+    CHECK(usage_error([&] { adalora::read_npy(dir.path.string()); }) ==
+          dir.path.string() + ": not a regular file (a directory)");
 }
 
 TEST_CASE("npy: every truncation and byte flips of a valid file give the array or a UsageError, nothing else") {
