@@ -136,7 +136,7 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
                 gnuplot-nox zlib1g-dev python3-torch python3-numpy
 
-.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites check-layers
+.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites check-layers FORCE
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SANITIZE)" ]; then cp $(DRIVER) build/adalora; fi
 
@@ -178,6 +178,16 @@ $(TEST_BIN): $(TEST_OBJ) $(ARCHIVES) | $(DRIVER)
 # Test and benchmark sources also name the shared test support by folder
 # ("support/sandbox.h"); the product code cannot.
 $(TEST_OBJ): CXXFLAGS += -Itests
+
+# The commit the binaries are built from, embedded in driver/train/machine.o
+# (summary.json's machine.commit); the script rewrites the header only when
+# the commit or the dirty flag changed, so this recompiles one file at most.
+BUILD_COMMIT_H := $(BUILD)/generated/build_commit.h
+$(BUILD_COMMIT_H): FORCE
+	@bash tools/build-commit.sh $@
+$(BUILD)/driver/train/machine.o: $(BUILD_COMMIT_H)
+$(BUILD)/driver/train/machine.o: CXXFLAGS += -I$(BUILD)/generated
+FORCE:
 
 # The suites are experiments/suites/*.toml; `make list-suites` names them.
 SUITES := $(sort $(basename $(notdir $(wildcard experiments/suites/*.toml))))

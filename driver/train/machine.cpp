@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "build_commit.h"
 #include "train/blas_kernel.h"
 
 // OpenBLAS's own description of itself (declared in its <cblas.h>); weak, so a
@@ -22,17 +23,6 @@ std::string trim(const std::string &s) {
     return a == std::string::npos ? "" : s.substr(a, b - a + 1);
 }
 }  // namespace
-
-std::string run_capture(const std::string &cmd) {
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    if (pclose(p) != 0) return "";
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
 
 MachineInfo machine_info() {
     MachineInfo m;
@@ -54,15 +44,24 @@ MachineInfo machine_info() {
     if (openblas_get_corename) m.blas_kernel = openblas_get_corename();
     if (openblas_get_num_threads) m.blas_threads = openblas_get_num_threads();
     if (const char *core = std::getenv("OPENBLAS_CORETYPE")) m.coretype = core;
-    std::string commit = run_capture("git rev-parse --short HEAD 2>/dev/null");
-    if (!commit.empty()) m.commit = commit;
+    m.commit = build_commit();
+    m.commit_dirty = build_commit_dirty();
     return m;
 }
 
+std::string build_commit() { return ADA_BUILD_COMMIT; }
+bool build_commit_dirty() { return ADA_BUILD_DIRTY != 0; }
+
 nlohmann::json to_json(const MachineInfo &m) {
-    return {{"cpu", m.cpu}, {"cores", m.cores}, {"blas", m.blas}, {"blas_version", m.blas_version},
-            {"blas_kernel", m.blas_kernel}, {"blas_kernel_choice", m.kernel_choice}, {"blas_threads", m.blas_threads}, {"openblas_coretype", m.coretype.empty() ? "not set" : m.coretype},
-            {"commit", m.commit}};
+    nlohmann::json j = {{"cpu", m.cpu}, {"cores", m.cores}, {"blas", m.blas}, {"blas_version", m.blas_version},
+                        {"blas_kernel", m.blas_kernel}, {"blas_kernel_choice", m.kernel_choice},
+                        {"blas_threads", m.blas_threads},
+                        {"openblas_coretype", m.coretype.empty() ? "not set" : m.coretype}};
+    if (!m.commit.empty()) {  // unknown: no commit at all, rather than a wrong one
+        j["commit"] = m.commit;
+        j["commit_dirty"] = m.commit_dirty;
+    }
+    return j;
 }
 
 std::string blas_line(const MachineInfo &m) {

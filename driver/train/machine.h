@@ -1,6 +1,8 @@
 // machine.h: where a number was measured: the CPU, the BLAS library and the
-// kernel it runs, OPENBLAS_CORETYPE, the thread count and the commit. Every
-// run records it in summary.json ("machine"), and the report's header uses it.
+// kernel it runs, OPENBLAS_CORETYPE, the thread count and the commit the
+// binary was built from (not that of the working directory: a run started
+// inside another repository records ours, or none when unknown). Every run
+// records it in summary.json ("machine"), and the report's header uses it.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -17,7 +19,8 @@ struct MachineInfo {
     std::string blas_version = "unknown";
     std::string coretype;       // OPENBLAS_CORETYPE, empty when not set
     std::string kernel_choice;  // how the kernel was chosen (blas_kernel.h)
-    std::string commit = "unknown";
+    std::string commit;         // the commit the binary was built from; "" = unknown
+    bool commit_dirty = false;  // built from a tree that differed from it
 };
 
 MachineInfo machine_info();
@@ -26,7 +29,9 @@ nlohmann::json to_json(const MachineInfo &m);
 // One log line: "BLAS: OpenBLAS 0.3.21, kernel Cooperlake (how chosen), N threads".
 std::string blas_line(const MachineInfo &m);
 
-// Standard output of a shell command, trailing newlines removed; "" on failure.
-std::string run_capture(const std::string &cmd);
+// The commit this binary was built from (embedded at build time by
+// tools/build-commit.sh), "" when unknown, and whether the tree was dirty.
+std::string build_commit();
+bool build_commit_dirty();
 
 }  // namespace adalora

@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
     benchmark::AddCustomContext("blas_kernel", m.blas_kernel);
     benchmark::AddCustomContext("blas_kernel_choice", m.kernel_choice);
     benchmark::AddCustomContext("blas_threads", std::to_string(m.blas_threads));
-    benchmark::AddCustomContext("commit", m.commit);
+    if (!m.commit.empty()) benchmark::AddCustomContext("commit", m.commit + (m.commit_dirty ? "-dirty" : ""));
     benchmark::AddCustomContext("grid", quick ? "quick" : "full");
 
     int n = (int)rest.size();

@@ -65,7 +65,7 @@ std::vector<std::string> measured_header(const Dataset &data) {
                 " logical cores (where the report was built; each cell's summary.json records its own)");
     h.push_back("BLAS: " + m.blas + "; kernel " + m.blas_kernel);
     h.push_back("OPENBLAS_CORETYPE: " + (m.coretype.empty() ? std::string("not set") : m.coretype));
-    h.push_back("commit: " + m.commit);
+    if (!m.commit.empty()) h.push_back("commit: " + m.commit + (m.commit_dirty ? " (dirty tree)" : ""));
     char date[64];
     std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +31,18 @@ inline std::string read_text(const fs::path &p) {
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str();
+}
+
+// Standard output of a shell command, trailing newlines removed.
+inline std::string run_text(const std::string &cmd) {
+    std::string out;
+    if (FILE *p = popen(cmd.c_str(), "r")) {
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, p)) out += buf;
+        pclose(p);
+    }
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
 }
 
 inline std::vector<std::string> lines_of(const std::string &text) {
