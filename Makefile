@@ -236,7 +236,7 @@ experiments: deps
 	    echo "== sweep $$s"; \
 	    build/adalora sweep $$s --out $(EXP_RUNS) $(EXP_QUICK) --jobs $(NPROC) || exit 1; \
 	done
-	build/adalora report $(EXP_RUNS) --out $(EXP_RESULTS)
+	build/adalora report $(EXP_RUNS) --out $(EXP_RESULTS) --replace
 
 # Benchmarks (experiments/bench/, Google Benchmark; float, the precision
 # the targets are about): the quick subset (under 10 minutes on 2 cores), the

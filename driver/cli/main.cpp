@@ -81,12 +81,14 @@ CLI::App *add_compare_command(CLI::App &app, adalora::RunConfig &c, std::string 
 
 CLI::App *add_sweep_command(CLI::App &app, adalora::SweepArgs &a) {
     CLI::App *sweep = app.add_subcommand("sweep", "run every cell of a suite (resumable, shardable)");
-    sweep->add_option("suite", a.suite, "suite name (experiments/NAME.toml) or path")->required();
+    sweep->add_option("suite", a.suite, "suite name (experiments/suites/NAME.toml) or path")->required();
     sweep->add_option("--out", a.out, "sweep directory (cells already in it are skipped)")->required();
     sweep->add_option("--seeds", a.seeds, "seeds per cell (default: the suite's)")->check(CLI::Range(1, 1000));
     sweep->add_option("--shard", a.shard, "run shard i of N: i/N")->capture_default_str();
     sweep->add_option("--jobs", a.jobs, "cells run in parallel")->check(CLI::Range(1, 256))->capture_default_str();
     sweep->add_flag("--quick", a.quick, "apply the suite's [quick] settings");
+    sweep->add_option("--max-cells", a.max_cells, "refuse a grid of more cells than this")
+        ->check(CLI::Range(uint64_t(1), UINT64_MAX))->capture_default_str();
     return sweep;
 }
 
@@ -94,6 +96,7 @@ CLI::App *add_report_command(CLI::App &app, adalora::ReportOptions &o, bool &no_
     CLI::App *report = app.add_subcommand("report", "merge sweep directories into REPORT_DIR/REPORT.md with plots");
     report->add_option("dirs", o.dirs, "sweep directories (DIR/<suite>/...), e.g. one per shard")->required();
     report->add_option("--out", o.out, "report directory (created; its parent must exist)")->required();
+    report->add_flag("--replace", o.replace, "write into an existing report directory, replacing its REPORT.md and plots");
     report->add_option("--gnuplot", o.gnuplot, "gnuplot command")->capture_default_str();
     report->add_flag("--no-plots", no_plots, "write REPORT.md without plots");
     return report;

@@ -228,12 +228,17 @@ std::string strip_slash(std::string p) {
     return p;
 }
 
-// REPORT_DIR must be a directory or creatable in a writable parent.
+// REPORT_DIR must be creatable in a writable parent or, with --replace, an
+// existing writable directory (whose REPORT.md and plots are overwritten).
+// symlink_status: a dangling link is refused as existing, never followed.
 void check_out_dir(const ReportOptions &opt, const fs::path &out) {
     std::error_code ec;
-    if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    const bool present = fs::exists(fs::symlink_status(out, ec));
+    if (present && !fs::is_directory(out, ec))
         throw UsageError("report: --out " + opt.out + ": exists and is not a directory");
-    if (!fs::exists(out, ec)) {
+    if (present && !opt.replace)
+        throw UsageError("report: --out " + opt.out + ": exists (pass --replace to overwrite its REPORT.md and plots)");
+    if (!present) {
         fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
         if (!fs::is_directory(parent, ec))
             throw UsageError("report: --out " + opt.out + ": parent directory " + parent.string() + " does not exist");

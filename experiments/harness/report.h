@@ -57,6 +57,7 @@ std::string report_markdown(const Dataset &data, const Registry &registry, const
 struct ReportOptions {
     std::vector<std::string> dirs;
     std::string out;
+    bool replace = false;             // --replace: write into an existing REPORT_DIR
     bool plots = true;
     std::string gnuplot = "gnuplot";
     bool inject_header = false;       // use `header` instead of measuring one (tests)

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "base/read_file.h"
@@ -128,50 +129,34 @@ RunConfig config_of(const nlohmann::json &settings, const std::string &suite, co
     return cfg;
 }
 
-void expand(SweepSuite &s, const std::string &out_dir) {
-    if (s.variants.empty()) s.variants.push_back(nlohmann::json::object());
-    std::vector<std::string> keys;
-    for (auto &[k, v] : s.axes.items()) keys.push_back(k);
-    // nlohmann sorts object keys; the grid order is that order, stable across runs.
-    std::vector<size_t> index(keys.size(), 0);
-    for (const auto &variant : s.variants) {
-        std::fill(index.begin(), index.end(), 0);
-        while (true) {
-            for (int seed = 0; seed < s.seeds; seed++) {
-                nlohmann::json settings = s.fixed, cell = nlohmann::json::object();
-                std::string id;
-                for (auto &[k, v] : variant.items()) {
-                    settings[k] = v;
-                    cell[k] = v;
-                    id += (id.empty() ? "" : "_") + k + "-" + id_text(v);
-                }
-                for (size_t a = 0; a < keys.size(); a++) {
-                    const auto &v = s.axes[keys[a]][index[a]];
-                    settings[keys[a]] = v;
-                    cell[keys[a]] = v;
-                    id += (id.empty() ? "" : "_") + keys[a] + "-" + id_text(v);
-                }
-                cell["seed"] = seed;
-                id += (id.empty() ? "" : "_") + std::string("seed-") + std::to_string(seed);
-                settings["seed"] = seed;
-                SuiteCell c{id, cell, config_of(settings, s.name, id)};
-                c.config.out = out_dir + "/" + s.name + "/cells/" + id;
-                c.config.log = "quiet";
-                try {
-                    validate(c.config);
-                } catch (const UsageError &e) {
-                    throw UsageError("suite " + s.name + ", cell " + id + ": " + e.what());
-                }
-                s.cells.push_back(std::move(c));
-            }
-            size_t a = keys.size();  // odometer over the axes, last fastest
-            while (a > 0 && ++index[a - 1] == s.axes[keys[a - 1]].size()) index[--a] = 0;
-            if (a == 0) break;
-        }
+// The grid's size, variants x axes x seeds, saturated at UINT64_MAX.
+uint64_t grid_size(const SweepSuite &s) {
+    uint64_t n = std::max<uint64_t>(s.variants.size(), 1);
+    auto times = [&n](uint64_t k) { n = k != 0 && n > UINT64_MAX / k ? UINT64_MAX : n * k; };
+    for (auto &[k, v] : s.axes.items()) times(v.size());
+    times((uint64_t)s.seeds);
+    return n;
+}
+
+// Refuses a grid larger than the limit, naming its factors.
+void check_grid_size(const SweepSuite &s, uint64_t limit) {
+    if (s.n_cells <= limit) return;
+    std::string factors = std::to_string(std::max<size_t>(s.variants.size(), 1)) + " variant(s)";
+    for (auto &[k, v] : s.axes.items()) factors += " x " + std::to_string(v.size()) + " " + k;
+    factors += " x " + std::to_string(s.seeds) + " seed(s)";
+    const std::string count = s.n_cells == UINT64_MAX ? "more than 2^64" : std::to_string(s.n_cells);
+    throw UsageError("suite " + s.name + ": " + count + " cells (" + factors + ") exceed --max-cells " +
+                     std::to_string(limit) + " (raise --max-cells to run a grid this large)");
+}
+
+// Every cell's configuration is valid and every id distinct, checked one
+// cell at a time before any cell runs.
+void check_cells(const SweepSuite &s) {
+    std::set<std::string> ids;
+    for (uint64_t i = 0; i < s.n_cells; i++) {
+        SuiteCell c = suite_cell(s, i);
+        if (!ids.insert(c.id).second) throw UsageError("suite " + s.name + ": two cells share the id " + c.id);
     }
-    for (size_t i = 0; i < s.cells.size(); i++)
-        for (size_t j = 0; j < i; j++)
-            if (s.cells[i].id == s.cells[j].id) throw UsageError("suite " + s.name + ": two cells share the id " + s.cells[i].id);
 }
 
 void parse_shard(const std::string &text, int *index, int *count) {
@@ -218,6 +203,7 @@ SweepSuite load_suite(const SweepArgs &args) {
     SweepSuite s;
     s.name = fs::path(path).stem().string();
     s.quick = args.quick;
+    s.out = args.out;
     const toml::table table = parse_toml_file(path, "suite " + path);
     RunConfig scratch;
     CLI::App train;
@@ -226,8 +212,46 @@ SweepSuite load_suite(const SweepArgs &args) {
     if (args.quick)
         if (auto *q = table["quick"].as_table()) read_table(*q, s, &train, false);
     if (args.seeds > 0) s.seeds = args.seeds;
-    expand(s, args.out);
+    if (s.variants.empty()) s.variants.push_back(nlohmann::json::object());
+    s.n_cells = grid_size(s);
+    check_grid_size(s, args.max_cells);
+    check_cells(s);
     return s;
+}
+
+SuiteCell suite_cell(const SweepSuite &s, uint64_t i) {
+    const int seed = (int)(i % (uint64_t)s.seeds);
+    uint64_t rest = i / (uint64_t)s.seeds;
+    std::vector<std::string> keys;  // nlohmann sorts object keys: the grid order is stable
+    for (auto &[k, v] : s.axes.items()) keys.push_back(k);
+    std::vector<size_t> index(keys.size(), 0);
+    for (size_t a = keys.size(); a-- > 0;) {  // the last axis fastest
+        const uint64_t n = s.axes[keys[a]].size();
+        index[a] = (size_t)(rest % n);
+        rest /= n;
+    }
+    const nlohmann::json &variant = s.variants[(size_t)rest];
+    nlohmann::json settings = s.fixed, cell = nlohmann::json::object();
+    std::string id;
+    auto set = [&](const std::string &k, const nlohmann::json &v) {
+        settings[k] = v;
+        cell[k] = v;
+        id += (id.empty() ? "" : "_") + k + "-" + id_text(v);
+    };
+    for (auto &[k, v] : variant.items()) set(k, v);
+    for (size_t a = 0; a < keys.size(); a++) set(keys[a], s.axes[keys[a]][index[a]]);
+    cell["seed"] = seed;
+    id += (id.empty() ? "" : "_") + std::string("seed-") + std::to_string(seed);
+    settings["seed"] = seed;
+    SuiteCell c{id, cell, config_of(settings, s.name, id)};
+    c.config.out = s.out + "/" + s.name + "/cells/" + id;
+    c.config.log = "quiet";
+    try {
+        validate(c.config);
+    } catch (const UsageError &e) {
+        throw UsageError("suite " + s.name + ", cell " + id + ": " + e.what());
+    }
+    return c;
 }
 
 int run_sweep(const SweepArgs &args) {
@@ -243,12 +267,11 @@ int run_sweep(const SweepArgs &args) {
     record_suite(s, fs::path(args.out) / s.name);
 
     const int jobs = s.max_jobs > 0 ? std::min(args.jobs, s.max_jobs) : args.jobs;
-    std::vector<const SuiteCell *> todo;
+    std::vector<uint64_t> todo;  // this shard's missing cells, by index
     size_t done_before = 0;
-    for (size_t i = 0; i < s.cells.size(); i++) {
-        if ((int)(i % shards) != shard - 1) continue;
-        if (fs::exists(s.cells[i].config.out)) done_before++;
-        else todo.push_back(&s.cells[i]);
+    for (uint64_t i = (uint64_t)shard - 1; i < s.n_cells; i += (uint64_t)shards) {
+        if (fs::exists(suite_cell(s, i).config.out)) done_before++;
+        else todo.push_back(i);
     }
     std::fprintf(stderr, "sweep %s%s shard %d/%d: %zu cells, %zu already done, %zu to run with %d job(s)\n",
                  s.name.c_str(), s.quick ? " (quick)" : "", shard, shards, todo.size() + done_before, done_before,
@@ -261,7 +284,7 @@ int run_sweep(const SweepArgs &args) {
     size_t finished = 0;
     auto worker = [&] {
         for (size_t i; (i = next++) < todo.size();) {
-            const SuiteCell &c = *todo[i];
+            const SuiteCell c = suite_cell(s, todo[i]);
             auto t0 = std::chrono::steady_clock::now();
             std::string error;
             try {

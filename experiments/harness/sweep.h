@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <cstdint>
 #include <vector>
 
 #include "config/run_config.h"
@@ -30,6 +31,11 @@ struct SweepArgs {
     std::string shard = "1/1";
     int jobs = 1;
     bool quick = false;
+    // Refuse a grid of more cells than this before building anything
+    // (--max-cells; a typo such as an axis of 1000 values would otherwise
+    // queue weeks of runs).
+    uint64_t max_cells = kDefaultMaxCells;
+    static constexpr uint64_t kDefaultMaxCells = 100000;
 };
 
 struct SuiteCell {
@@ -45,11 +51,19 @@ struct SweepSuite {
     int seeds = 1;
     int max_jobs = 0;   // suite-only `max_jobs`: cap on parallel cells (timing suites set 1); 0 = none
     bool quick = false;
-    std::vector<SuiteCell> cells;  // in grid order
+    std::string out;      // the sweep directory the cells' run directories go in
+    uint64_t n_cells = 0; // variants x axes x seeds
 };
 
-// Reads and validates a suite and expands its grid. Throws UsageError.
+// Reads a suite, counts its grid's cells (refusing more than
+// args.max_cells, with the count, before anything is built) and checks
+// every cell's configuration and id, one cell at a time: the grid is never
+// held in memory. Throws UsageError.
 SweepSuite load_suite(const SweepArgs &args);
+
+// Cell i (0 <= i < n_cells) of the grid, built on demand: variants outermost,
+// then the axes in key order (the last fastest), seeds innermost.
+SuiteCell suite_cell(const SweepSuite &s, uint64_t i);
 
 // Runs this shard's missing cells; returns the number of failed cells.
 int run_sweep(const SweepArgs &args);

@@ -114,6 +114,7 @@ adalora::ReportOptions options(const std::vector<fs::path> &dirs, const fs::path
     adalora::ReportOptions o;
     for (const auto &d : dirs) o.dirs.push_back(d.string());
     o.out = out.string();
+    o.replace = true;  // the cases below rewrite one report directory
     o.plots = false;
     o.inject_header = true;
     o.header = {"machine: test", "commit: test"};
@@ -291,6 +292,29 @@ TEST_CASE("report: a conflicting duplicate cell and other bad input are UsageErr
               .find("parent directory") != std::string::npos);
     CHECK(usage_error([&] { write_report(options({t.path / "nope"}, t.path / "out")); }) != "");
     CHECK_FALSE(fs::exists(t.path / "out"));
+}
+
+TEST_CASE("report: an existing --out is refused unless --replace; a dangling link is never followed") {
+    TempDir t;
+    write_allocation(t.path / "sweep", [](int) { return true; });
+    adalora::ReportOptions o = options({t.path / "sweep"}, t.path / "r");
+    o.replace = false;
+    write_report(o);  // a new directory: written
+    const std::string first = read_text(t.path / "r" / "REPORT.md");
+    // Before: a second report silently overwrote REPORT.md.
+    std::ofstream(t.path / "r" / "REPORT.md") << "kept";
+    const std::string err = usage_error([&] { write_report(o); });
+    CHECK(err.find("--out") != std::string::npos);
+    CHECK(err.find("--replace") != std::string::npos);
+    CHECK(read_text(t.path / "r" / "REPORT.md") == "kept");
+    o.replace = true;
+    write_report(o);
+    CHECK(read_text(t.path / "r" / "REPORT.md") == first);
+    // A dangling symlink is refused as existing, --replace or not.
+    fs::create_symlink(t.path / "nowhere", t.path / "link");
+    o.out = (t.path / "link").string();
+    CHECK(usage_error([&] { write_report(o); }).find("not a directory") != std::string::npos);
+    CHECK_FALSE(fs::exists(t.path / "nowhere"));
 }
 
 TEST_CASE("report: without gnuplot the report still builds and says which plots were skipped") {

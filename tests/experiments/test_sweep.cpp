@@ -16,6 +16,7 @@
 
 namespace fs = std::filesystem;
 using test::TempDir;
+using test::usage_error;
 
 
 namespace {
@@ -64,21 +65,22 @@ TEST_CASE("sweep: the grid is variants x axes x seeds, ids name every setting") 
     a.out = (tmp.path / "out").string();
     a.seeds = 2;
     adalora::SweepSuite s = adalora::load_suite(a);
-    REQUIRE(s.cells.size() == 2 * 2 * 2);
+    REQUIRE(s.n_cells == 2 * 2 * 2);
     CHECK(s.name == "grid");
     // Axes in key order, the last fastest, seeds innermost.
-    CHECK(s.cells[0].id == "method-lora_target_r-1_seed-0");
-    CHECK(s.cells[1].id == "method-lora_target_r-1_seed-1");
-    CHECK(s.cells[2].id == "method-lora_target_r-2_seed-0");
-    CHECK(s.cells[7].id == "method-adalora_target_r-2_seed-1");
-    CHECK(s.cells[7].config.method == "adalora");
-    CHECK(s.cells[7].config.target_r == 2);
-    CHECK(s.cells[7].config.seed == 1);
-    CHECK(s.cells[7].config.task_opt.width == 8);
-    CHECK(s.cells[7].cell["seed"] == 1);
+    CHECK(adalora::suite_cell(s, 0).id == "method-lora_target_r-1_seed-0");
+    CHECK(adalora::suite_cell(s, 1).id == "method-lora_target_r-1_seed-1");
+    CHECK(adalora::suite_cell(s, 2).id == "method-lora_target_r-2_seed-0");
+    const adalora::SuiteCell last = adalora::suite_cell(s, 7);
+    CHECK(last.id == "method-adalora_target_r-2_seed-1");
+    CHECK(last.config.method == "adalora");
+    CHECK(last.config.target_r == 2);
+    CHECK(last.config.seed == 1);
+    CHECK(last.config.task_opt.width == 8);
+    CHECK(last.cell["seed"] == 1);
     // --quick applies the [quick] table.
     a.quick = true;
-    CHECK(adalora::load_suite(a).cells[0].config.total_step == 40);
+    CHECK(adalora::suite_cell(adalora::load_suite(a), 0).config.total_step == 40);
 }
 
 TEST_CASE("sweep: an interrupted sweep resumes without redoing a finished cell") {
@@ -189,4 +191,29 @@ TEST_CASE("sweep: bad suites and arguments are refused with a message") {
     a.shard = "1/1";
     a.jobs = 0;
     CHECK_THROWS_AS(adalora::run_sweep(a), adalora::UsageError);
+}
+
+TEST_CASE("sweep: a grid above --max-cells is refused with its count before anything is built") {
+    TempDir tmp;
+    adalora::SweepArgs a;
+    // 3 axes of 1000 values, 2 variants, 1000 seeds: 2e12 cells. Before the
+    // limit the grid was built in memory first (past 1 GB at a million cells).
+    std::string axis = "[";
+    for (int i = 1; i <= 1000; i++) axis += (i > 1 ? ", " : "") + std::to_string(i);
+    axis += "]";
+    a.suite = write_suite(tmp.path, "huge", "lr = " + axis + "\nlog_every = " + axis + "\npretrain_steps = " + axis + "\n");
+    a.out = (tmp.path / "out").string();
+    a.seeds = 1000;
+    const std::string err = usage_error([&] { adalora::load_suite(a); });
+    CHECK(err.find("2000000000000 cells") != std::string::npos);
+    CHECK(err.find("--max-cells 100000") != std::string::npos);
+    CHECK(err.find("1000 lr") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp.path / "out"));
+    // The limit is the flag's: 8 cells pass at 8 and are refused at 7.
+    a.suite = write_suite(tmp.path, "small", "target_r = [1, 2]\n");
+    a.seeds = 2;
+    a.max_cells = 8;
+    CHECK(adalora::load_suite(a).n_cells == 8);
+    a.max_cells = 7;
+    CHECK(usage_error([&] { adalora::load_suite(a); }).find("8 cells") != std::string::npos);
 }
