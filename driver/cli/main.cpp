@@ -23,30 +23,34 @@
 
 namespace {
 
+// The value of `--name V` or `--name=V` in args, "" when absent; given twice
+// it is refused (a second --config was once silently ignored).
+std::string single_option_value(const std::vector<std::string> &args, const std::string &name) {
+    std::vector<std::string> values;
+    for (size_t i = 0; i < args.size(); i++) {
+        if (args[i] == name && i + 1 < args.size()) values.push_back(args[i + 1]);
+        else if (args[i].rfind(name + "=", 0) == 0) values.push_back(args[i].substr(name.size() + 1));
+    }
+    if (values.size() > 1)
+        throw adalora::UsageError(name + " given " + std::to_string(values.size()) + " times ('" + values[0] + "', '" +
+                                  values[1] + "'): allowed once");
+    if (!values.empty() && values[0].empty()) throw adalora::UsageError(name + " is empty: give a path");
+    return values.empty() ? "" : values[0];
+}
+
 // argv with the tokens of `--resume DIR` (the run's stored options) and of
 // `--config FILE` (after the subcommand) spliced in front of the flags, in
 // that order, so the file overrides nothing stored and flags override the file.
 std::vector<std::string> expand_config(int argc, char **argv, CLI::App *cmd) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> file_tokens;
-    for (size_t i = 0; i < args.size(); i++) {
-        std::string path;
-        if (args[i] == "--config" && i + 1 < args.size()) path = args[i + 1];
-        else if (args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
-        else continue;
-        file_tokens = adalora::config_file_tokens(path, cmd);
-        break;
+    const std::string config = single_option_value(args, "--config");
+    if (!config.empty()) file_tokens = adalora::config_file_tokens(config, cmd);
+    const std::string resume = !args.empty() && args[0] == "train" ? single_option_value(args, "--resume") : "";
+    if (!resume.empty()) {
+        std::vector<std::string> stored = adalora::resume_tokens(resume);
+        file_tokens.insert(file_tokens.begin(), stored.begin(), stored.end());
     }
-    if (!args.empty() && args[0] == "train")
-        for (size_t i = 0; i < args.size(); i++) {
-            std::string dir;
-            if (args[i] == "--resume" && i + 1 < args.size()) dir = args[i + 1];
-            else if (args[i].rfind("--resume=", 0) == 0) dir = args[i].substr(9);
-            else continue;
-            std::vector<std::string> stored = adalora::resume_tokens(dir);
-            file_tokens.insert(file_tokens.begin(), stored.begin(), stored.end());
-            break;
-        }
     if (file_tokens.empty() || args.empty()) return args;
     std::vector<std::string> out{args[0]};
     out.insert(out.end(), file_tokens.begin(), file_tokens.end());

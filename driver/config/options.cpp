@@ -10,52 +10,76 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace adalora {
 
 namespace {
 
 
-// One scalar of a config file as command-line text.
-std::string scalar_text(const toml::node &n, const std::string &key) {
-    if (auto s = n.value_exact<std::string>()) return *s;
-    if (auto i = n.value_exact<int64_t>()) return std::to_string(*i);
-    if (auto d = n.value_exact<double>()) return number_text(*d);
-    if (auto b = n.value_exact<bool>()) return *b ? "true" : "false";
-    throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
+// A config file's value as JSON (TOML scalars and arrays of them), so both
+// formats go through the same type check.
+nlohmann::json toml_value(const toml::node &n, const std::string &path, const std::string &key) {
+    if (auto *arr = n.as_array()) {
+        nlohmann::json items = nlohmann::json::array();
+        for (auto &&item : *arr) {
+            if (item.is_array() || item.is_table())
+                throw UsageError("config " + path + ": key '" + key + "' holds a nested array or table (allowed: scalars)");
+            items.push_back(toml_value(item, path, key));
+        }
+        return items;
+    }
+    if (n.is_table()) throw UsageError("config " + path + ": key '" + key + "' is a table; keys are flat (allowed: the train options)");
+    if (auto v = n.value_exact<std::string>()) return *v;
+    if (auto v = n.value_exact<int64_t>()) return *v;
+    if (auto v = n.value_exact<double>()) return *v;
+    if (auto v = n.value_exact<bool>()) return *v;
+    throw UsageError("config " + path + ": key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
 }
 
-
-void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string &key,
-              const std::string &value) {
+// "--key=value" for one key of a config file, its value of the key's type.
+void push_key(std::vector<std::string> &tokens, CLI::App *cmd, const std::string &path, const std::string &key,
+              const nlohmann::json &value) {
     const CLI::Option *opt = cmd->get_option_no_throw("--" + key);
     if (!opt || key == "config" || key == "help")
         throw UsageError("config: unknown key '" + key + "' (see 'adalora " + cmd->get_name() + " --help')");
-    tokens.push_back("--" + key + "=" + value);
+    check_config_value(opt, key, value, "config " + path);
+    if (!value.is_array()) {
+        tokens.push_back("--" + key + "=" + config_value_text(value, key));
+        return;
+    }
+    std::vector<std::string> items;
+    for (const auto &item : value) items.push_back(config_value_text(item, key));
+    tokens.push_back("--" + key + "=" + join(items, ","));
 }
 
 std::vector<std::string> toml_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
     const toml::table table = parse_toml(text, path, "config " + path);
     std::vector<std::string> tokens;
     for (auto &&[k, node] : table) {
-        std::string key(k.str());
-        if (auto *arr = node.as_array()) {
-            std::vector<std::string> items;
-            for (auto &&item : *arr) items.push_back(scalar_text(item, key));
-            push_key(tokens, cmd, key, join(items, ","));
-        } else if (node.is_table()) {
-            throw UsageError("config " + path + ": key '" + key + "' is a table; keys are flat (allowed: the train options)");
-        } else {
-            push_key(tokens, cmd, key, scalar_text(node, key));
-        }
+        const std::string key(k.str());
+        push_key(tokens, cmd, path, key, toml_value(node, path, key));
     }
     return tokens;
+}
+
+// nlohmann keeps the last of two equal keys; a config file may not repeat one.
+nlohmann::json parse_json_unique(const std::string &text, const std::string &path) {
+    std::vector<std::set<std::string>> seen;  // the keys of each open object
+    auto unique_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json &parsed) {
+        if (event == nlohmann::json::parse_event_t::object_start) seen.emplace_back();
+        else if (event == nlohmann::json::parse_event_t::object_end) seen.pop_back();
+        else if (event == nlohmann::json::parse_event_t::key && !seen.back().insert(parsed.get<std::string>()).second)
+            throw UsageError("config " + path + ": key '" + parsed.get<std::string>() + "' appears twice (allowed: each key once)");
+        return true;
+    };
+    return nlohmann::json::parse(text, unique_keys);
 }
 
 std::vector<std::string> json_tokens(const std::string &text, const std::string &path, CLI::App *cmd) {
     nlohmann::json doc;
     try {
-        doc = nlohmann::json::parse(text);
+        doc = parse_json_unique(text, path);
     } catch (const nlohmann::json::parse_error &e) {
         throw UsageError("config " + path + ": JSON error at byte " + std::to_string(e.byte) + ": not valid JSON");
     } catch (const nlohmann::json::exception &e) {
@@ -69,20 +93,42 @@ std::vector<std::string> json_tokens(const std::string &text, const std::string 
     if (!doc.is_object()) throw UsageError("config " + path + ": the top level must be an object");
     std::vector<std::string> tokens;
     for (auto &[key, value] : doc.items()) {
-        if (value.is_array()) {
-            std::vector<std::string> items;
-            for (auto &item : value) items.push_back(config_value_text(item, key));
-            push_key(tokens, cmd, key, join(items, ","));
-        } else if (value.is_object()) {
+        if (value.is_object())
             throw UsageError("config " + path + ": key '" + key + "' is an object; keys are flat (allowed: the train options)");
-        } else {
-            push_key(tokens, cmd, key, config_value_text(value, key));
-        }
+        push_key(tokens, cmd, path, key, value);
     }
     return tokens;
 }
 
 }  // namespace
+
+// The type a key's value must have: a flag's is a boolean, an integer
+// option's an integer, a real option's a number, any other's a string; an
+// array (comma list) only for a string option. CLI11 itself would read
+// "yes", 2 or -1 as a flag's value, and "20" as a number.
+void check_config_value(const CLI::Option *opt, const std::string &key, const nlohmann::json &value,
+                        const std::string &where) {
+    // CLI11's type name, less the validators' descriptions after ':'.
+    const std::string type = opt->get_type_size() == 0 ? "BOOLEAN" : opt->get_type_name().substr(0, opt->get_type_name().find(':'));
+    const bool flag = type == "BOOLEAN";
+    const bool integer = !flag && (type.find("INT") != std::string::npos);
+    const bool real = !flag && !integer && (type.find("FLOAT") != std::string::npos || type.find("NUMBER") != std::string::npos);
+    const char *expected = flag ? "a boolean" : integer ? "an integer" : real ? "a number" : "a string";
+    auto fits = [&](const nlohmann::json &v) {
+        if (flag) return v.is_boolean();
+        if (integer) return v.is_number_integer();
+        if (real) return v.is_number();
+        return v.is_string() || v.is_number();  // a number in a text option: a list item such as a rank
+    };
+    bool ok = value.is_array() ? !flag && !integer && !real && !value.empty() : fits(value);
+    if (value.is_array())
+        for (const auto &item : value) ok = ok && !item.is_array() && !item.is_object() && fits(item);
+    if (!ok) {
+        const std::string shown = value.dump();
+        throw UsageError(where + ": key '" + key + "' = " + (shown.size() > 40 ? shown.substr(0, 40) + "..." : shown) +
+                         ": expected " + expected);
+    }
+}
 
 std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *cmd) {
     return config_text_tokens(read_file(path, kTextFileLimit, "--config "), path, cmd);

@@ -10,7 +10,9 @@
 
 #include "config/run_config.h"
 
-namespace CLI { class App; }
+#include <nlohmann/json.hpp>
+
+namespace CLI { class App; class Option; }
 
 namespace adalora {
 
@@ -31,5 +33,12 @@ std::vector<std::string> config_file_tokens(const std::string &path, CLI::App *c
 // The same for the file's text already in memory (`path` picks the format by
 // its extension and names the file in errors); the fuzz target's entry.
 std::vector<std::string> config_text_tokens(const std::string &text, const std::string &path, CLI::App *cmd);
+
+// Refuses (UsageError "<where>: key 'K' = V: expected a boolean|an integer|
+// a number|a string") a config value whose JSON type is not the option's:
+// config files, suites and imported adapters set typed values, never text
+// for the command line to coerce.
+void check_config_value(const CLI::Option *opt, const std::string &key, const nlohmann::json &value,
+                        const std::string &where);
 
 }  // namespace adalora

@@ -3,6 +3,9 @@
 #include "base/util.h"
 
 
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -10,6 +13,7 @@
 
 #include "base/read_file.h"
 #include "base/errors.h"
+#include "config/options.h"
 
 namespace adalora {
 
@@ -106,8 +110,41 @@ PeftAdapter peft_from_run(const RunAdapter &run) {
 
 namespace {
 
+// The AdaLoraConfig hyper-parameters the import carries over, checked by the
+// command line's own rules: each value of its option's type (a string "8" or
+// "x" is not a number), then validate() on the run they describe (0 < beta
+// < 1, lora_alpha > 0, total_step >= 1, tinit + tfinal < total_step, ...).
+// A null or absent key keeps the default; when total_step is absent the
+// schedule's sum is not checked against it.
+void check_hyper(const nlohmann::ordered_json &cfg, int64_t r0, const std::string &config_path) {
+    RunConfig run;
+    CLI::App app;
+    add_train_options(&app, run);
+    std::vector<std::string> args = {"--init_r=" + std::to_string(r0), "--out=import"};
+    for (const char *key : kHyper) {
+        const nlohmann::json value = nlohmann::json::parse(cfg.value(key, nlohmann::ordered_json()).dump());
+        if (value.is_null()) continue;
+        check_config_value(app.get_option(std::string("--") + key), key, value, config_path);
+        args.push_back(std::string("--") + key + "=" + config_value_text(value, key));
+    }
+    std::reverse(args.begin(), args.end());  // CLI11 parses a vector from its back
+    try {
+        app.parse(args);
+    } catch (const CLI::ParseError &e) {
+        throw UsageError(config_path + ": " + e.what());
+    }
+    if (!cfg.contains("total_step") || cfg["total_step"].is_null())
+        run.total_step = std::max(run.total_step, run.tinit + run.tfinal + 1);
+    try {
+        validate(run);
+    } catch (const UsageError &e) {
+        throw UsageError(config_path + ": " + e.what());
+    }
+}
+
 // adapter_config.json, checked: a JSON object with peft_type "ADALORA", an
-// init_r in 1..1000000 and a rank_pattern that is an object or null.
+// init_r in 1..1000000, a rank_pattern that is an object or null, and the
+// hyper-parameters (check_hyper).
 struct PeftConfig {
     nlohmann::ordered_json json;
     int64_t r0 = 0;
@@ -128,6 +165,7 @@ PeftConfig read_peft_config(const std::string &config_path) {
     c.r0 = init.get<int64_t>();
     c.pattern = cfg.value("rank_pattern", nlohmann::ordered_json());
     if (!c.pattern.is_null() && !c.pattern.is_object()) throw bad("rank_pattern must be an object or null");
+    check_hyper(cfg, c.r0, config_path);
     return c;
 }
 
@@ -233,6 +271,9 @@ Safetensors run_from_peft(const std::string &dir) {
     const std::string config_path = dir + "/" + kPeftConfigName, weights_path = dir + "/" + kPeftWeightsName;
     const PeftConfig cfg = read_peft_config(config_path);
     const Safetensors file = read_safetensors(weights_path);
+    for (const Tensor &t : file.tensors)
+        for (real v : tensor_values(t))
+            if (!std::isfinite(v)) throw UsageError(weights_path + ": tensor '" + t.name + "' holds NaN or Inf");
     PeftModules modules = group_peft_tensors(file, weights_path, cfg.pattern.is_null());
     apply_rank_pattern(cfg, config_path, weights_path, modules);
 

@@ -253,7 +253,12 @@ Task make_task(const RunConfig &cfg) {
     apply_base(task, teacher);
     for (size_t k = 0; k < n; k++) {
         const ada_module &mod = teacher->modules[k];
-        int rank = std::min(task.planted_rank[k], std::min(mod.d_in, mod.d_out));
+        const int most = std::min(mod.d_in, mod.d_out);
+        if (!o.planted_ranks.empty() && task.planted_rank[k] > most)  // given, not drawn: never clamped
+            throw UsageError("--planted-ranks: rank " + std::to_string(task.planted_rank[k]) + " of module " +
+                             task.module_names[k] + " exceeds its " + std::to_string(mod.d_out) + " x " +
+                             std::to_string(mod.d_in) + " matrix (allowed: 0.." + std::to_string(most) + ")");
+        int rank = std::min(task.planted_rank[k], most);  // a drawn rank of a narrow task
         task.planted_rank[k] = rank;
         std::vector<double> sigma = draw_spectrum(rng, rank);
         std::vector<real> left;

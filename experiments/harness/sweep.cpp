@@ -44,11 +44,14 @@ std::string id_text(const nlohmann::json &v) {
     return s;
 }
 
-void check_key(CLI::App *train, const std::string &suite, const std::string &key) {
+// A key the suite may set, with a value of its type (one value of an axis).
+void check_key(CLI::App *train, const std::string &suite, const std::string &key, const nlohmann::json &value) {
     for (const auto &owned : kSweepOwned)
         if (key == owned) throw UsageError("suite " + suite + ": key '" + key + "' is set by the sweep, not the suite");
-    if (!train->get_option_no_throw("--" + key))
+    const CLI::Option *opt = train->get_option_no_throw("--" + key);
+    if (!opt)
         throw UsageError("suite " + suite + ": unknown key '" + key + "' (allowed: the train options, description, seeds, variants, [quick])");
+    check_config_value(opt, key, value, "suite " + suite);
 }
 
 // Scalars into `fixed`, arrays into `axes`, inline tables of `variants`.
@@ -84,18 +87,21 @@ void read_table(const toml::table &t, SweepSuite &s, CLI::App *train, bool top) 
                 if (!vt) throw UsageError("suite " + s.name + ": variants: every entry must be an inline table");
                 nlohmann::json v = nlohmann::json::object();
                 for (auto &&[vk, vn] : *vt) {
-                    check_key(train, s.name, std::string(vk.str()));
-                    v[std::string(vk.str())] = to_json(vn, std::string(vk.str()));
+                    const std::string vkey(vk.str());
+                    v[vkey] = to_json(vn, vkey);
+                    check_key(train, s.name, vkey, v[vkey]);
                 }
                 s.variants.push_back(v);
             }
             continue;
         }
-        check_key(train, s.name, key);
         if (auto *arr = node.as_array()) {
             if (arr->empty()) throw UsageError("suite " + s.name + ": axis '" + key + "' is empty");
             nlohmann::json values = nlohmann::json::array();
-            for (auto &&item : *arr) values.push_back(to_json(item, key));
+            for (auto &&item : *arr) {
+                values.push_back(to_json(item, key));
+                check_key(train, s.name, key, values.back());
+            }
             s.fixed.erase(key);
             s.axes[key] = values;
         } else if (node.is_table()) {
@@ -103,6 +109,7 @@ void read_table(const toml::table &t, SweepSuite &s, CLI::App *train, bool top) 
         } else {
             s.axes.erase(key);
             s.fixed[key] = to_json(node, key);
+            check_key(train, s.name, key, s.fixed[key]);
         }
     }
 }
