@@ -109,7 +109,7 @@ std::vector<std::string> json_tokens(const std::string &text, const std::string 
 void check_config_value(const CLI::Option *opt, const std::string &key, const nlohmann::json &value,
                         const std::string &where) {
     // CLI11's type name, less the validators' descriptions after ':'.
-    const std::string type = opt->get_type_size() == 0 ? "BOOLEAN" : opt->get_type_name().substr(0, opt->get_type_name().find(':'));
+    const std::string type = opt->get_expected_max() == 0 ? "BOOLEAN" : opt->get_type_name().substr(0, opt->get_type_name().find(':'));
     const bool flag = type == "BOOLEAN";
     const bool integer = !flag && (type.find("INT") != std::string::npos);
     const bool real = !flag && !integer && (type.find("FLOAT") != std::string::npos || type.find("NUMBER") != std::string::npos);

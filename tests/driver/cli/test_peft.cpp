@@ -210,6 +210,29 @@ TEST_CASE("peft cli: hostile adapters, configs and base weights exit 2 with one 
     r3["init_r"] = 3;
     variant("init-r", weights, r3);
     expect_usage_error(box, "import init-r", "init_r = 3");
+    // Every hyper-parameter the import reads goes through the command line's
+    // rules (before: "8", -8, "x", -1 and 5 were accepted and re-exported).
+    const std::vector<std::pair<std::pair<std::string, nlohmann::ordered_json>, std::string>> hyper = {
+        {{"lora_alpha", "8"}, "key 'lora_alpha' = \"8\": expected a number"},
+        {{"lora_alpha", -8}, "--lora_alpha = -8"},
+        {{"tinit", "x"}, "key 'tinit' = \"x\": expected an integer"},
+        {{"total_step", -1}, "--total_step = -1"},
+        {{"beta1", 5}, "--beta1 = 5"},
+    };
+    for (size_t i = 0; i < hyper.size(); i++) {
+        nlohmann::ordered_json c = config;
+        c[hyper[i].first.first] = hyper[i].first.second;
+        variant("hyper" + std::to_string(i), weights, c);
+        expect_usage_error(box, "import hyper" + std::to_string(i) + " --out x", hyper[i].second);
+    }
+    // Tensors holding NaN or Inf.
+    for (const float bad : {NAN, INFINITY}) {
+        adalora::Safetensors poisoned = parsed;
+        std::memcpy(&poisoned.tensors[0].bytes[0], &bad, sizeof bad);
+        const std::string name = std::isnan(bad) ? "nan" : "inf";
+        variant(name, adalora::serialize_safetensors(poisoned), config);
+        expect_usage_error(box, "import " + name + " --out x", "holds NaN or Inf");
+    }
     fs::create_directories(box.work / "bad-json");
     std::ofstream(box.work / "bad-json" / adalora::kPeftConfigName) << "{\"peft_type\": ";
     expect_usage_error(box, "import bad-json", "adapter_config.json: not a JSON object");
