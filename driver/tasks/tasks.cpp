@@ -166,16 +166,46 @@ void for_each_chunk(ada_model *m, const Split &split, bool with_targets,
     }
 }
 
-// Runs `teacher` (base already replaced by W0 + Δ*) over a split, writing
-// the targets, then adds noise.
+// One module of the teacher on one row, without BLAS: z_i = Σ_j W_ij x_j + b_i
+// summed in double in the order j = 0, 1, ..., rounded once, then the
+// activation. The task's data must not depend on the BLAS library's kernel
+// or thread count (their GEMMs order the sums differently), or a run could
+// not resume on another node: the checkpoint's origin hash covers the data.
+void teacher_module_row(const ada_module &mod, const real *x, real *z, real *a) {
+    for (int i = 0; i < mod.d_out; i++) {
+        const real *w = mod.W0 + (size_t)i * mod.d_in;
+        double acc = 0;
+        for (int j = 0; j < mod.d_in; j++) acc += (double)w[j] * x[j];
+        z[i] = (real)(acc + (mod.bias ? (double)mod.bias[i] : 0.0));
+    }
+    check(ada_activation_forward(a, z, (size_t)mod.d_out, mod.act), "teacher activation");
+}
+
+// Runs `teacher` (base already replaced by W0 + Δ*; its adapter is zero and
+// not applied) over a split, row by row without BLAS, writing the targets,
+// then adds noise.
 void label(ada_model *teacher, Split &split, ada_rng &rng, double noise) {
-    const std::vector<const ada_module *> out = chain_outputs(teacher);
-    for_each_chunk(teacher, split, false, [&](int at, int n, double) {
-        for (size_t c = 0; c < split.chains.size(); c++) {
-            ChainData &d = split.chains[c];
-            std::copy(out[c]->a, out[c]->a + (size_t)n * d.d_out, d.y.begin() + (size_t)at * d.d_out);
+    std::vector<real> z, a, x;
+    for (int row = 0; row < split.rows; row++) {
+        int c = -1;
+        for (int k = 0; k < teacher->n_modules; k++) {
+            const ada_module &mod = teacher->modules[k];
+            const bool first = k == 0 || teacher->modules[k - 1].chain != mod.chain;
+            if (first) {
+                const ChainData &d = split.chains[(size_t)++c];
+                x.assign(d.x.begin() + (size_t)row * d.d_in, d.x.begin() + (size_t)(row + 1) * d.d_in);
+            }
+            z.resize((size_t)mod.d_out);
+            a.resize((size_t)mod.d_out);
+            teacher_module_row(mod, x.data(), z.data(), a.data());
+            x.swap(a);
+            const bool last = k + 1 == teacher->n_modules || teacher->modules[k + 1].chain != mod.chain;
+            if (last) {
+                ChainData &d = split.chains[(size_t)c];
+                std::copy(x.begin(), x.end(), d.y.begin() + (size_t)row * d.d_out);
+            }
         }
-    });
+    }
     for (auto &chain : split.chains)
         for (auto &y : chain.y) y += (real)(noise * ada_rng_normal(&rng));
 }
