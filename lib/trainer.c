@@ -429,19 +429,26 @@ ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info) {
     static const char fn[] = "ada_trainer_skip_step";
     ada_status st = check_running(tr, info, fn);
     if (st) return st;
-    long budget;
+    long budget, own_budget;
     ada_phase phase;
-    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, NULL))) return st;
-    const ada_model *m = tr->model;
+    ada_mask_action action;
+    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, &action))) return st;
     memset(info, 0, sizeof *info);
     info->step = tr->completed + 1;
     info->schedule_step = step_number(tr);
     info->loss = info->task_loss = info->orth_raw = info->orth_term = NAN;
-    info->grad_norm = info->threshold = NAN;
-    info->budget = tr->config.prune ? budget : m->n_triplets;
+    info->grad_norm = NAN;
+    /* The step's mask action still applies, scored from the stored EMAs: a
+     * skipped mask step would otherwise leave more triplets than b(t), and a
+     * skipped final one more than b(T). */
+    own_budget = budget;
+    real threshold = (real)NAN;
+    if ((st = own_allocation(tr, &own_budget, &action, &threshold))) return st;
+    count_pattern(tr, action, info);
+    info->budget = tr->config.prune ? budget : tr->model->n_triplets;
     info->phase = phase;
-    info->action = ADA_ACTION_NONE;
-    for (long i = 0; i < m->n_triplets; i++) info->kept += m->keep[i] != 0;
+    info->action = action;
+    info->threshold = threshold;
     tr->completed++;
     return ADA_OK;
 }

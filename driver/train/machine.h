@@ -26,6 +26,10 @@ nlohmann::json to_json(const MachineInfo &m);
 // One log line: "BLAS: OpenBLAS 0.3.21, kernel Cooperlake (how chosen), N threads".
 std::string blas_line(const MachineInfo &m);
 
+// The BLAS configuration a run's bits depend on (checkpoints record it):
+// "OpenBLAS 0.3.21, kernel Haswell, 2 thread(s)".
+std::string blas_config(const MachineInfo &m);
+
 // Standard output of a shell command, trailing newlines removed; "" on failure.
 std::string run_capture(const std::string &cmd);
 

@@ -441,3 +441,23 @@ TEST_CASE("numerical guard: skip-step restores parameters, moments, EMAs and mas
         CHECK(std::isfinite(summary["final_test_loss"].get<double>()));
     }
 }
+
+TEST_CASE("numerical guard: with every mask step from 170 to the final one skipped, the run still ends at b(T)") {
+    for (const std::string method : {"adalora", "prune-lora", "svd-proj"}) {
+        CAPTURE(method);
+        TempDir d;
+        adalora::RunConfig c = half_run(method);  // decay from 50 to 210, a mask every 10 steps
+        c.on_nonfinite = "skip-step";
+        c.out = (d.path / "run").string();
+        adalora::LoopHooks window;  // NaN in steps 165..215: mask steps 170..200 and the final mask (210)
+        window.before_step = [](long t, ada_model *m) {
+            if (t >= 165 && t <= 215) m->params[0] = NAN;
+        };
+        REQUIRE(adalora::run_and_write(c, adalora::LogMode::quiet, &window).finished);
+        auto s = nlohmann::json::parse(read_file(d.path / "run" / "summary.json"));
+        CHECK(s["skipped_steps"] == 51);
+        long kept = 0;
+        for (auto &[name, rank] : s["kept_rank"].items()) kept += rank.get<long>();
+        CHECK(kept == s["target_budget"].get<long>());
+    }
+}
