@@ -323,6 +323,20 @@ static void write_pattern(ada_model *m) {
     }
 }
 
+/* A NaN or +Inf score (from non-finite EMAs) fails like every other
+ * non-finite value of a step: naming the step, the module and the triplet. */
+static ada_status check_scores(const ada_trainer *tr) {
+    const ada_model *m = tr->model;
+    const int r = m->config.r0;
+    for (long i = 0; i < m->n_triplets; i++) {
+        const real s = tr->scores[i];
+        if (!isnan(s) && s != (real)INFINITY) continue;
+        return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite importance score, module %s, tensor score[%ld] = %g",
+                        tr->completed + 1, m->modules[i / r].name, i % r, (double)s);
+    }
+    return ADA_OK;
+}
+
 /* Eq. 8 over all n·r0 triplets. With hard_delete a pruned triplet scores -inf,
  * so it ranks below every live one, and stays pruned even when the budget
  * reaches past the live ones. */
@@ -330,6 +344,7 @@ static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) 
     ada_model *m = tr->model;
     const long nt = m->n_triplets;
     ada_status st = ada_trainer_scores(tr);
+    if (!st) st = check_scores(tr);
     if (st) return st;
     memcpy(tr->prev_keep, m->keep, (size_t)nt);
     const int hard = tr->config.hard_delete;

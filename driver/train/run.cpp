@@ -7,6 +7,7 @@
 
 #include "formats/adapter_file.h"
 #include "train/machine.h"
+#include "train/memory_estimate.h"
 #include "train/metrics_log.h"
 #include "train/run_checkpoints.h"
 #include "train/run_dir.h"
@@ -45,6 +46,7 @@ LoopState start_state(const RunConfig &cfg, const Checkpoint *resume, RunSetup &
 }  // namespace
 
 RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume, const LoopHooks *hooks) {
+    check_run_fits(cfg);  // before anything is allocated
     RunSetup run(cfg);
     const MachineInfo machine = machine_info();
     Checkpointer checkpoints(cfg, run.origin, blas_config(machine));

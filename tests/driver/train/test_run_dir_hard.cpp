@@ -19,6 +19,7 @@
 #include "support/test_files.h"
 #include "support/test_sandbox.h"
 #include "train/blas_kernel.h"
+#include "train/memory_estimate.h"
 #include "train/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -160,4 +161,34 @@ TEST_CASE("export: an unfinished run says so and how to go on") {
     Sandbox box;
     REQUIRE(box.run("train " + kTiny + " --stop-after 20 --out run").code == 0);
     test::expect_usage_error(box, "export run --out peft", "run run is unfinished (stopped at step 20 of 120): resume it first");
+}
+
+TEST_CASE("memory estimate: within a factor of 3 of what a real run adds to its peak memory") {
+    Sandbox box;
+    auto config = [](int width, int rows) {
+        adalora::RunConfig c;
+        c.task_opt.width = width;
+        c.task_opt.layers = 2;
+        c.task_opt.train_rows = c.task_opt.test_rows = rows;
+        c.init_r = 8;
+        c.target_r = 2;
+        c.batch = 32;
+        return c;
+    };
+    auto args = [](const adalora::RunConfig &c, const std::string &out) {
+        return "train --width " + std::to_string(c.task_opt.width) + " --layers 2 --train-rows " +
+               std::to_string(c.task_opt.train_rows) + " --test-rows " + std::to_string(c.task_opt.test_rows) +
+               " --init_r 8 --target_r 2 --batch 32 --tinit 2 --tfinal 2 --deltaT 2 --total_step 10 --log quiet --out " +
+               out;
+    };
+    const adalora::RunConfig small = config(8, 64), big = config(128, 2048);
+    REQUIRE(box.run(args(small, "small")).code == 0);
+    REQUIRE(box.run(args(big, "big")).code == 0);
+    const double measured = 1024.0 * (summary_of(box, "big")["peak_rss_kib"].get<double>() -
+                                      summary_of(box, "small")["peak_rss_kib"].get<double>());
+    const double estimated = adalora::estimate_run_bytes(big) - adalora::estimate_run_bytes(small);
+    CAPTURE(measured);
+    CAPTURE(estimated);
+    CHECK(estimated > measured / 3);
+    CHECK(estimated < measured * 3);
 }
