@@ -54,7 +54,7 @@ TEST_CASE("resume: under another OPENBLAS_NUM_THREADS it proceeds, says so in on
     Sandbox box;
     const std::string t1 = "OPENBLAS_NUM_THREADS=1", t2 = "OPENBLAS_NUM_THREADS=2";
     REQUIRE(run_env(box, t1, "train " + kTiny + " --stop-after 40 --out run").code == 0);
-    test::Result second = run_env(box, t2, "train --resume run --stop-after 80");
+    test::Result second = run_env(box, t2, "train --resume run --stop-after 80 --log quiet");
     CAPTURE(second.err);
     REQUIRE(second.code == 0);  // before: exit 2 (the task data differed)
     CHECK(second.err.find(kLine) != std::string::npos);
