@@ -159,8 +159,8 @@ std::vector<Row> rows() {
         {"--dump-init that exists", T + " --out run --dump-init taken", "--dump-init taken: already exists", "",
          directory("taken")},
         // ---- sizes that cannot fit (estimated before anything is allocated)
-        {"--init_r far too large", "train --init_r 1e8 --out run", "the run needs about", "more than this machine's"},
-        {"--train-rows far too large", "train --train-rows 2e9 --out run", "the run needs about", "more than this machine's"},
+        {"--init_r far too large", "train --init_r 100000000 --out run", "the run needs about", "more than this machine's"},
+        {"--train-rows far too large", "train --train-rows 2000000000 --out run", "the run needs about", "more than this machine's"},
         {"--width 8192 --layers 4", "train --width 8192 --layers 4 --out run", "the run needs about",
          "more than this machine's"},
         {"compare --out that exists", "compare " + kTiny + " --methods adalora,lora --out cmp", "already exists", "",

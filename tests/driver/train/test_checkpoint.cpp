@@ -287,8 +287,9 @@ TEST_CASE("checkpoint: bad checkpoints and changed options are refused with exit
     const uint32_t other_bytes = sizeof(real) == 4 ? 8 : 4;
     std::memcpy(&other_precision[16], &other_bytes, 4);
     adalora::reseal_checkpoint(other_precision);
-    std::string version2 = good;
-    version2[8] = 2;
+    std::string version_next = good, version1 = good;  // a later format, and the one before the BLAS records
+    version_next[8] = (char)(adalora::kCheckpointVersion + 1);
+    version1[8] = 1;
     std::string flipped = good;
     flipped[good.size() / 2] ^= 0x10;
     struct Case {
@@ -300,7 +301,8 @@ TEST_CASE("checkpoint: bad checkpoints and changed options are refused with exit
     const std::vector<Case> cases = {
         {"corrupted", flipped, {}, "corrupted checkpoint (CRC-32 mismatch)"},
         {"truncated", good.substr(0, good.size() - 100), {}, "truncated checkpoint"},
-        {"wrong version", version2, {}, "wrong format version: checkpoint version 2"},
+        {"wrong version", version_next, {}, "wrong format version: checkpoint version 3"},
+        {"version 1", version1, {}, "wrong format version: checkpoint version 1"},
         {"wrong precision", other_precision, {}, "wrong precision"},
         {"not a checkpoint", "hello", {}, "not an adalora checkpoint"},
         {"another learning rate", good, {"--lr", "0.01"}, "--lr = 0.01 differs from the checkpoint's 0.005"},
