@@ -192,3 +192,26 @@ TEST_CASE("memory estimate: within a factor of 3 of what a real run adds to its 
     CHECK(estimated > measured / 3);
     CHECK(estimated < measured * 3);
 }
+
+TEST_CASE("resume: digits under another kernel resumes from its cached base, and without the cache names it") {
+    if (!adalora::cpu_simd().avx2) {
+        MESSAGE("no AVX2: the Haswell kernel cannot run here");
+        return;
+    }
+    Sandbox box;
+    const std::string data = fs::absolute(test::vendored_file()).parent_path().string();
+    const std::string run = "train --task digits --data-dir '" + data +
+                            "' --cache-dir cache --pretrain-steps 200 --total_step 60 --tinit 5 --tfinal 10 "
+                            "--stop-after 20 --log quiet --out ";
+    REQUIRE(run_env(box, "OPENBLAS_CORETYPE=Prescott", run + "a").code == 0);
+    test::Result with_cache = run_env(box, "OPENBLAS_CORETYPE=Haswell", "train --resume a --log quiet");
+    CHECK(with_cache.code == 0);  // the cache file is the base: the same bits on any node
+    CHECK(with_cache.err.find(kLine) != std::string::npos);
+    REQUIRE(run_env(box, "OPENBLAS_CORETYPE=Prescott", run + "b").code == 0);
+    fs::remove_all(box.work / "cache");  // a node without the cache recomputes the base under its own BLAS
+    test::Result without = run_env(box, "OPENBLAS_CORETYPE=Haswell", "train --resume b --log quiet");
+    CAPTURE(without.err);
+    CHECK(without.code == 2);
+    CHECK(without.err.find("the pretrained base is the cache file cache/digits-base-") != std::string::npos);
+    CHECK(without.err.find("copy it along with the run") != std::string::npos);
+}
