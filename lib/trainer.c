@@ -313,6 +313,20 @@ static void write_pattern(ada_model *m) {
     }
 }
 
+/* A NaN or +Inf score (from non-finite EMAs) fails like every other
+ * non-finite value of a step: naming the step, the module and the triplet. */
+static ada_status check_scores(const ada_trainer *tr) {
+    const ada_model *m = tr->model;
+    const int r = m->config.r0;
+    for (long i = 0; i < m->n_triplets; i++) {
+        const real s = tr->scores[i];
+        if (!isnan(s) && s != (real)INFINITY) continue;
+        return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite importance score, module %s, tensor score[%ld] = %g",
+                        tr->completed + 1, m->modules[i / r].name, i % r, (double)s);
+    }
+    return ADA_OK;
+}
+
 /* Eq. 8 over all n·r0 triplets. With hard_delete a pruned triplet scores -inf,
  * so it ranks below every live one, and stays pruned even when the budget
  * reaches past the live ones. */
@@ -320,6 +334,7 @@ static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) 
     ada_model *m = tr->model;
     const long nt = m->n_triplets;
     ada_status st = ada_trainer_scores(tr);
+    if (!st) st = check_scores(tr);
     if (st) return st;
     memcpy(tr->prev_keep, m->keep, (size_t)nt);
     const int hard = tr->config.hard_delete;
@@ -419,19 +434,26 @@ ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info) {
     static const char fn[] = "ada_trainer_skip_step";
     ada_status st = check_running(tr, info, fn);
     if (st) return st;
-    long budget;
+    long budget, own_budget;
     ada_phase phase;
-    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, NULL))) return st;
-    const ada_model *m = tr->model;
+    ada_mask_action action;
+    if ((st = ada_trainer_schedule_now(tr, &budget, &phase, &action))) return st;
     memset(info, 0, sizeof *info);
     info->step = tr->completed + 1;
     info->schedule_step = step_number(tr);
     info->loss = info->task_loss = info->orth_raw = info->orth_term = NAN;
-    info->grad_norm = info->threshold = NAN;
-    info->budget = tr->config.prune ? budget : m->n_triplets;
+    info->grad_norm = NAN;
+    /* The step's mask action still applies, scored from the stored EMAs: a
+     * skipped mask step would otherwise leave more triplets than b(t), and a
+     * skipped final one more than b(T). */
+    own_budget = budget;
+    real threshold = (real)NAN;
+    if ((st = own_allocation(tr, &own_budget, &action, &threshold))) return st;
+    count_pattern(tr, action, info);
+    info->budget = tr->config.prune ? budget : tr->model->n_triplets;
     info->phase = phase;
-    info->action = ADA_ACTION_NONE;
-    for (long i = 0; i < m->n_triplets; i++) info->kept += m->keep[i] != 0;
+    info->action = action;
+    info->threshold = threshold;
     tr->completed++;
     return ADA_OK;
 }

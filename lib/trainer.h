@@ -157,8 +157,11 @@ ada_status ada_trainer_step_hooked(ada_trainer *tr, const ada_batch *batch, ada_
 /* Ends the step in progress without an update (after the caller restored the
  * pre-step parameters, moments, EMAs and masks): completed advances, so the
  * schedule moves on; updates does not, so AdamW's bias correction counts only
- * the updates made (as torch's GradScaler skipping optimizer.step()). info gets
- * the step, its budget and phase, the kept count, and NaN losses. */
+ * the updates made (as torch's GradScaler skipping optimizer.step()). The
+ * step's mask action is still taken, from the stored EMAs (a trainer that
+ * prunes): a run whose mask steps were skipped still ends at b(T). info gets
+ * the step, its budget, phase, action and threshold, the kept count, and NaN
+ * losses. */
 ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info);
 
 /* The schedule at the step in progress (Eq. 14 and the mask timing of rows

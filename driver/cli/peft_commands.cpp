@@ -4,10 +4,13 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "formats/peft_format.h"
 #include "formats/staged_dir.h"
 #include "train/run.h"
+#include "train/run_dir.h"
 
 namespace adalora {
 
@@ -32,9 +35,23 @@ std::shared_ptr<PeftCommands> add_peft_commands(CLI::App &app) {
 
 namespace {
 
+// A run stopped with --stop-after has a checkpoint and no adapter yet.
+void refuse_unfinished_run(const std::string &dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::exists(fs::path(dir) / kIncompleteMarker, ec) && fs::exists(fs::path(dir) / kAdapterFileName, ec)) return;
+    if (!fs::exists(fs::path(dir) / kCheckpointFile, ec)) return;  // not a run directory: the adapter's reader says so
+    const Checkpoint ck = read_checkpoint((fs::path(dir) / kCheckpointFile).string());
+    const auto config = nlohmann::json::parse(ck.config);
+    throw UsageError("run " + dir + " is unfinished (stopped at step " + std::to_string(ck.train.completed) + " of " +
+                     (config.contains("total_step") ? config["total_step"].dump() : std::string("?")) +
+                     "): resume it first (adalora train --resume " + dir + ")");
+}
+
 int run_export(const PeftCommands &c) {
     if (c.format != "peft") throw UsageError("--format = '" + c.format + "': allowed values are peft");
     check_output_dir(c.export_out);
+    refuse_unfinished_run(c.run_dir);
     const RunAdapter run = read_run_adapter(c.run_dir + "/" + kAdapterFileName);
     const PeftAdapter p = peft_from_run(run);
     write_dir_atomic(c.export_out, {{kPeftWeightsName, serialize_safetensors(p.weights)},

@@ -21,7 +21,13 @@ std::string without_trailing_slash(std::string dir) {
 void check_output_dir(const std::string &dir, const std::string &option) {
     fs::path p(without_trailing_slash(dir));
     std::error_code ec;
-    if (fs::exists(p, ec)) throw UsageError(option + " " + dir + ": already exists (choose a new directory)");
+    // symlink_status: a link is never followed, so a dangling one is found
+    // here, not by the rename at the end of the work.
+    const fs::file_status st = fs::symlink_status(p, ec);
+    if (fs::is_symlink(st))
+        throw UsageError(option + " " + dir + ": is a symbolic link" + (fs::exists(p, ec) ? "" : " (dangling)") +
+                         " (choose a new directory)");
+    if (fs::exists(st)) throw UsageError(option + " " + dir + ": already exists (choose a new directory)");
     fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
     if (!fs::is_directory(parent, ec))
         throw UsageError(option + " " + dir + ": parent directory " + parent.string() + " does not exist");

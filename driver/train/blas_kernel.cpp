@@ -110,8 +110,17 @@ std::string blas_kernel_choice() {
     const std::string chosen = env_or_empty(kChoiceEnv);
     if (!chosen.empty()) return chosen;
     const std::string user = env_or_empty("OPENBLAS_CORETYPE");
-    if (!user.empty()) return "OPENBLAS_CORETYPE=" + user + " set by the user";
-    return "OpenBLAS's own choice";
+    if (user.empty()) return "OpenBLAS's own choice";
+    // OpenBLAS falls back silently on a name it does not know (or a kernel
+    // this CPU cannot run): only the kernel it runs tells.
+    const std::string now = running_kernel();
+    if (openblas_get_corename && !same_name(user, now)) {
+        bool known = false;
+        for (const auto &k : blas_kernel_names()) known = known || same_name(user, k);
+        return "OPENBLAS_CORETYPE=" + user + " ignored by OpenBLAS (" +
+               (known ? "not run on this CPU: " + user : "unknown name " + user) + "; it chose " + now + ")";
+    }
+    return "OPENBLAS_CORETYPE=" + user + " set by the user";
 }
 
 }  // namespace adalora

@@ -44,6 +44,7 @@ template <> constexpr RecordType type_of<int>() { return kI32; }
 template <class IO> void records(IO &io, Checkpoint &c) {
     io.text("config", c.config);
     io.fixed("origin", &c.origin, 1);
+    io.text("blas", c.blas);
     io.fixed("completed", &c.train.completed, 1);
     io.fixed("updates", &c.train.updates, 1);
     io.tensor("params", c.train.params);
@@ -67,6 +68,7 @@ template <class IO> void records(IO &io, Checkpoint &c) {
     io.fixed("phase_ms", c.loop.ms, ADA_TIME_COUNT);
     io.text("metrics_csv", c.loop.metrics_csv);
     io.text("ranks_csv", c.loop.ranks_csv);
+    io.text("blas_changes", c.loop.blas_changes);
 }
 
 struct Writer {
@@ -184,6 +186,8 @@ void check_consistent(const Checkpoint &c, const std::string &name) {
     if (ada_rng_set_state(&probe, c.sampler.s, c.sampler.spare, c.sampler.has_spare) != ADA_OK)
         fail(std::string("sampler state: ") + ada_last_error());
     if (!nlohmann::json::accept(c.config)) fail("the config is not JSON");
+    if (!nlohmann::json::accept(c.loop.blas_changes) || !nlohmann::json::parse(c.loop.blas_changes).is_array())
+        fail("blas_changes is not a JSON array");
 }
 
 }  // namespace
@@ -241,8 +245,12 @@ Checkpoint parse_checkpoint(const std::string &bytes, const std::string &name) {
 
 void write_file_durably(const std::string &path, const std::string &bytes) {
     const std::string tmp = path + ".tmp";
+    // A failed save (a full disk, EACCES) leaves no temporary file behind and
+    // says why; the last good file is untouched.
     auto fail = [&](const std::string &what) {
-        throw std::runtime_error("cannot write " + path + ": " + what + ": " + std::strerror(errno));
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + path + ": " + what + ": " + std::strerror(err));
     };
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) fail("open " + tmp);

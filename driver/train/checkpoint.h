@@ -1,9 +1,10 @@
 // checkpoint.h: the checkpoint file of a run in progress (RUN_DIR/checkpoint.bin).
 //
-// Format, version 1 (all integers and floats in the writer's byte order, which
+// Format, version 2 (all integers and floats in the writer's byte order, which
 // the reader checks):
 //   offset  0  8 bytes  magic "ADACKPT\0"
-//           8  u32      format version (1)
+//           8  u32      format version (2; version 1 had no "blas" and
+//                       "blas_changes" records, and is refused)
 //          12  u32      byte-order mark 0x01020304
 //          16  u32      bytes per real: 4 (float build) or 8 (double build)
 //          20  u32      0 (reserved)
@@ -30,11 +31,12 @@ namespace adalora {
 
 struct Task;
 
-constexpr uint32_t kCheckpointVersion = 1;
+constexpr uint32_t kCheckpointVersion = 2;
 
 struct Checkpoint {
     std::string config;     // config_json() of the run, as JSON text
     uint64_t origin = 0;    // origin_hash(): the frozen base and the task data
+    std::string blas;       // blas_config() of the process that saved it (machine.h)
     TrainState train;
     ada_rng sampler{};      // the batch sampler's position
     LoopState loop;
@@ -55,7 +57,8 @@ void reseal_checkpoint(std::string &bytes);
 
 // Writes bytes to `path` through path + ".tmp": write, fsync, rename, fsync of
 // the directory, so a crash leaves the old file or the new one, never a mix.
-// Throws std::runtime_error when the system refuses.
+// Throws std::runtime_error when the system refuses, naming the call and the
+// errno text, after removing path + ".tmp".
 void write_file_durably(const std::string &path, const std::string &bytes);
 
 // Reads and parses a checkpoint file (UsageError if unreadable or bad).

@@ -64,6 +64,10 @@ nlohmann::json to_json(const MachineInfo &m) {
     return j;
 }
 
+std::string blas_config(const MachineInfo &m) {
+    return m.blas_version + ", kernel " + m.blas_kernel + ", " + std::to_string(m.blas_threads) + " thread(s)";
+}
+
 std::string blas_line(const MachineInfo &m) {
     return "BLAS: " + m.blas_version + ", kernel " + m.blas_kernel + " (" + m.kernel_choice + "), " +
            std::to_string(m.blas_threads) + " thread(s)";

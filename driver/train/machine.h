@@ -34,4 +34,8 @@ std::string blas_line(const MachineInfo &m);
 std::string build_commit();
 bool build_commit_dirty();
 
+// The BLAS configuration a run's bits depend on (checkpoints record it):
+// "OpenBLAS 0.3.21, kernel Haswell, 2 thread(s)".
+std::string blas_config(const MachineInfo &m);
+
 }  // namespace adalora

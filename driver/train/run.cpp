@@ -7,6 +7,7 @@
 
 #include "formats/adapter_file.h"
 #include "train/machine.h"
+#include "train/memory_estimate.h"
 #include "train/metrics_log.h"
 #include "train/run_checkpoints.h"
 #include "train/run_dir.h"
@@ -28,10 +29,11 @@ void log_start(LogMode log, const MachineInfo &machine, const Task &task) {
 }
 
 // The loop state of a new run, or of the checkpoint a resumed run continues.
-LoopState start_state(const RunConfig &cfg, const Checkpoint *resume, RunSetup &run, Checkpointer &checkpoints) {
+LoopState start_state(const RunConfig &cfg, const Checkpoint *resume, RunSetup &run, Checkpointer &checkpoints,
+                      const std::string &blas) {
     LoopState loop;
     if (resume) {
-        resume_from(*resume, run.origin, run.model, run.tr, *run.sampler, loop, cfg.resume);
+        resume_from(*resume, run.task, run.origin, blas, run.model, run.tr, *run.sampler, loop, cfg.resume);
         checkpoints.resumed_at(run.tr->completed);
     } else {
         loop.metrics_csv = kMetricsHeader;
@@ -44,10 +46,11 @@ LoopState start_state(const RunConfig &cfg, const Checkpoint *resume, RunSetup &
 }  // namespace
 
 RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume, const LoopHooks *hooks) {
+    check_run_fits(cfg);  // before anything is allocated
     RunSetup run(cfg);
-    Checkpointer checkpoints(cfg, run.origin);
-    LoopState loop = start_state(cfg, resume, run, checkpoints);
     const MachineInfo machine = machine_info();
+    Checkpointer checkpoints(cfg, run.origin, blas_config(machine));
+    LoopState loop = start_state(cfg, resume, run, checkpoints, blas_config(machine));
     log_start(log, machine, run.task);
     TrainClock clock;
     clock.earlier = loop.train_seconds;
@@ -84,9 +87,15 @@ RunOutput run_and_write(const RunConfig &cfg, LogMode log, const LoopHooks *hook
         write_run(cfg.out, out);
         return out;
     }
+    RunDirLease lease(cfg.out);  // the run directory's lock (run_dir.h) ends with this run
     std::unique_ptr<Checkpoint> resume;
-    if (!cfg.resume.empty()) resume = std::make_unique<Checkpoint>(load_for_resume(cfg));
-    else check_output_dir(cfg.out);
+    if (!cfg.resume.empty()) {
+        load_for_resume(cfg);  // reads only: a refused resume changes nothing, not even the lock file
+        lock_run_dir(cfg.resume);
+        resume = std::make_unique<Checkpoint>(load_for_resume(cfg));  // as the holder of the lock sees it
+    } else {
+        check_output_dir(cfg.out);
+    }
     RunOutput out = train_run(cfg, log, resume.get(), hooks);
     if (out.finished) finish_run_dir(cfg.out, out);
     return out;

@@ -21,7 +21,8 @@ namespace adalora {
 // memory (the logs grow, the tensors do not).
 class Checkpointer {
 public:
-    Checkpointer(const RunConfig &cfg, uint64_t origin);
+    // blas: blas_config() of this process, recorded in every checkpoint.
+    Checkpointer(const RunConfig &cfg, uint64_t origin, const std::string &blas);
     bool on() const { return on_; }
     // Whether step t ends with a checkpoint: every save_every steps, at
     // --stop-after and at the last step (the trained adapters).
@@ -43,8 +44,11 @@ private:
 };
 
 // Puts a run back where the checkpoint left it, after checking it is this
-// run's (UsageError naming `dir` otherwise).
-void resume_from(const Checkpoint &c, uint64_t origin, ada_model *m, ada_trainer *tr, BatchSampler &sampler,
-                 LoopState &loop, const std::string &dir);
+// run's (UsageError naming `dir` otherwise; for a task whose base comes from
+// a cache file, the message names it). A checkpoint saved under another BLAS
+// configuration than `blas` resumes all the same: one line on stderr says
+// the continuation is not bit for bit, and loop.blas_changes records it.
+void resume_from(const Checkpoint &c, const Task &task, uint64_t origin, const std::string &blas, ada_model *m,
+                 ada_trainer *tr, BatchSampler &sampler, LoopState &loop, const std::string &dir);
 
 }  // namespace adalora

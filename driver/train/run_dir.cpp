@@ -1,9 +1,16 @@
 // run_dir.cpp: a checkpointed run's directory (run_dir.h).
 #include "train/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace adalora {
@@ -12,6 +19,7 @@ namespace fs = std::filesystem;
 
 const char *const kIncompleteMarker = "INCOMPLETE";
 const char *const kCheckpointFile = "checkpoint.bin";
+const char *const kLockFile = "LOCK";
 
 namespace {
 // Options a resumed run may change: they change no value the run computes
@@ -30,6 +38,54 @@ void require_incomplete(const std::string &dir) {
 }
 }  // namespace
 
+namespace {
+// The run directories this process holds, by the name it was given (one run
+// at a time in the driver; tests run several in one process, one after another).
+std::mutex held_mutex;
+std::map<std::string, int> held;
+
+std::string key_of(const std::string &dir) { return fs::path(without_trailing_slash(dir)).lexically_normal().string(); }
+
+std::string holder_of(const fs::path &lock_file) {
+    std::ifstream f(lock_file);
+    std::string pid;
+    f >> pid;
+    return pid.empty() ? "unknown" : pid;
+}
+
+// Opens and locks `lock_file` (creating it), writes this process's pid into
+// it and keeps the descriptor as DIR's. Throws UsageError when it is held.
+void take_lock(const std::string &dir, const fs::path &lock_file) {
+    int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw UsageError(dir + ": cannot open its lock file " + lock_file.string() + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(fd);
+        if (err != EWOULDBLOCK)
+            throw UsageError(dir + ": cannot lock " + lock_file.string() + ": " + std::strerror(err));
+        throw UsageError(dir + ": the run is in use by another process (pid " + holder_of(lock_file) +
+                         " holds " + kLockFile + "); one process at a time runs a run directory");
+    }
+    const std::string pid = std::to_string(getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != (ssize_t)pid.size()) {
+        ::close(fd);
+        throw std::runtime_error(dir + ": cannot write its lock file: " + std::strerror(errno));
+    }
+    std::lock_guard<std::mutex> g(held_mutex);
+    held[key_of(dir)] = fd;
+}
+}  // namespace
+
+void lock_run_dir(const std::string &dir) { take_lock(dir, fs::path(dir) / kLockFile); }
+
+RunDirLease::~RunDirLease() {
+    std::lock_guard<std::mutex> g(held_mutex);
+    auto it = held.find(key_of(dir));
+    if (it == held.end()) return;
+    ::close(it->second);  // drops the flock
+    held.erase(it);
+}
+
 bool checkpointing(const RunConfig &cfg) { return cfg.save_every > 0 || cfg.stop_after > 0 || !cfg.resume.empty(); }
 
 void create_run_dir(const std::string &dir, const std::string &checkpoint_bytes) {
@@ -40,11 +96,18 @@ void create_run_dir(const std::string &dir, const std::string &checkpoint_bytes)
     fs::remove_all(tmp);
     try {
         fs::create_directory(tmp);
+        take_lock(dir, tmp / kLockFile);  // the descriptor stays valid across the rename
         write_file_durably((tmp / kIncompleteMarker).string(),
                            "in progress or interrupted: continue with adalora train --resume " + dir + "\n");
         write_file_durably((tmp / kCheckpointFile).string(), checkpoint_bytes);
-        fs::rename(tmp, final_dir);
+        std::error_code ec;
+        fs::rename(tmp, final_dir, ec);
+        if (ec && fs::exists(fs::symlink_status(final_dir)))  // another run made it since the check
+            throw UsageError("--out " + dir + ": created meanwhile by another run (pid " +
+                             holder_of(final_dir / kLockFile) + ")");
+        if (ec) throw fs::filesystem_error("cannot create the run directory", tmp, final_dir, ec);
     } catch (...) {
+        RunDirLease drop(dir);
         std::error_code ec;
         fs::remove_all(tmp, ec);
         throw;
@@ -58,6 +121,7 @@ void save_checkpoint(const std::string &dir, const std::string &checkpoint_bytes
 void finish_run_dir(const std::string &dir, const RunOutput &out) {
     for (const auto &[name, text] : run_files(out)) write_file_durably((fs::path(dir) / name).string(), text);
     fs::remove(fs::path(dir) / kIncompleteMarker);
+    fs::remove(fs::path(dir) / kLockFile);  // still held until the run's RunDirLease ends
 }
 
 std::vector<std::string> resume_tokens(const std::string &dir) {

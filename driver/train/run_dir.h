@@ -11,6 +11,11 @@
 // a directory without INCOMPLETE is complete. `--resume DIR` needs the marker
 // and a valid checkpoint; it takes the run's options from the checkpoint
 // (flags may repeat them, but one that changes the run is refused).
+// One writer per run directory: DIR/LOCK is locked (flock, advisory) by the
+// process running the run, from the directory's creation or the resume's
+// start to the end of the run, and holds its pid. The kernel drops the lock
+// when the process ends, however it ends (SIGKILL too), so a stale LOCK file
+// never blocks a resume; a second process is refused naming the holder.
 // A run without checkpoints writes its directory only at the end (run.h).
 #pragma once
 
@@ -25,11 +30,26 @@ namespace adalora {
 
 extern const char *const kIncompleteMarker;    // "INCOMPLETE"
 extern const char *const kCheckpointFile;      // "checkpoint.bin"
+extern const char *const kLockFile;            // "LOCK"
+
+// Locks an existing run directory for this process (see above); throws
+// UsageError naming the holder's pid when another process holds it.
+void lock_run_dir(const std::string &dir);
+
+// Drops this process's lock of DIR (if held) when the scope ends.
+struct RunDirLease {
+    explicit RunDirLease(std::string dir) : dir(std::move(dir)) {}
+    ~RunDirLease();
+    RunDirLease(const RunDirLease &) = delete;
+    RunDirLease &operator=(const RunDirLease &) = delete;
+    std::string dir;
+};
 
 // Whether this run writes checkpoints (--save-every or --stop-after or --resume).
 bool checkpointing(const RunConfig &cfg);
 
-// Creates DIR holding the marker and the first checkpoint (see above).
+// Creates DIR holding the marker, the lock (held from then on) and the first
+// checkpoint (see above).
 void create_run_dir(const std::string &dir, const std::string &checkpoint_bytes);
 
 // Replaces DIR's checkpoint atomically.

@@ -76,6 +76,7 @@ void add_costs(nlohmann::json &s, const RunConfig &cfg, const RunSetup &run, con
     s["trainable_params_final"] = ada_model_param_count(run.model, 1);
     s["steps"] = cfg.total_step;
     s["skipped_steps"] = loop.skipped;
+    s["blas_changes"] = nlohmann::json::parse(loop.blas_changes);  // resumes under another BLAS (run_checkpoints.h)
     s["ms_per_step"] = train_seconds * 1e3 / cfg.total_step;
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);

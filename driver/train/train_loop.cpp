@@ -44,8 +44,23 @@ void run_step(StepContext &c, long t, ada_step_info &info, const LoopHooks *hook
         throw NonFiniteError(std::string("training stopped: ") + ada_last_error() + "; " + c.checkpoints.kept_note());
     if (c.log != LogMode::quiet) std::fprintf(stderr, "adalora: skipped: %s\n", ada_last_error());
     restore(c.before_step, c.run.model, c.run.tr);  // back to the state before the step
+    // The step's allocation still happens (from the restored state), so a
+    // skipped mask step cannot leave more triplets than its budget.
+    const bool projected = c.run.projection && c.run.projection->maybe_project().projected;
     check(ada_trainer_skip_step(c.run.tr, &info), "skip step");
+    if (projected) info.action = ADA_ACTION_MASK;
     c.loop.skipped++;
+}
+
+// A finished run that allocates holds b(T); should the final pattern not be
+// established (it always is, see ada_trainer_skip_step) the run fails rather
+// than report an adapter over budget.
+void check_final_budget(const RunSetup &run, const ada_step_info &last) {
+    if (!(run.method.train.prune || run.method.svd_proj) || last.step == 0) return;
+    if (last.kept > run.method.target_budget)
+        throw NonFiniteError("training ended with " + std::to_string(last.kept) + " triplets kept, more than b(T) = " +
+                             std::to_string(run.method.target_budget) +
+                             ": the final mask could not be established (skipped steps)");
 }
 
 // The step's counters, its ranks.csv rows at a mask step, and its
@@ -112,6 +127,7 @@ bool train_loop(const RunConfig &cfg, LogMode log, RunSetup &run, LoopState &loo
         }
         if (t == cfg.stop_after) return false;
     }
+    check_final_budget(run, info);
     return true;
 }
 

@@ -830,3 +830,19 @@ TEST_CASE("trainer seams: a hook's failure ends the step with its status") {
         CHECK(info.kept == kTriplets);
     }
 }
+
+TEST_CASE("trainer: a NaN importance EMA fails the next mask step naming the step, the module and the triplet") {
+    Data d(5);
+    Rig rig(model_config(), train_config());
+    ada_step_info info;
+    REQUIRE(ada_trainer_step(rig.tr, d.at(0), &info) == ADA_OK);
+    // Ī of module 1's first λ: the EMA keeps the NaN, the scores inherit it.
+    ada_model_view(rig.m, rig.tr->ibar, 1).lam[0] = NAN;
+    ada_status st = ADA_OK;
+    for (long t = 1; t < rig.tr->config.schedule.total && st == ADA_OK; t++) st = ada_trainer_step(rig.tr, d.at(t), &info);
+    CHECK(st == ADA_ERR_NONFINITE);  // before: "ada_select_top_budget: score 4 is nan" (no step, no module)
+    const std::string msg = ada_last_error();
+    CAPTURE(msg);
+    CHECK(msg.rfind("step ", 0) == 0);
+    CHECK(msg.find(": non-finite importance score, module l1, tensor score[0] = nan") != std::string::npos);
+}

@@ -57,6 +57,10 @@ std::function<void(const Sandbox &)> directory(const std::string &name) {
     return [name](const Sandbox &box) { fs::create_directory(box.work / name); };
 }
 
+std::function<void(const Sandbox &)> symlink(const std::string &target, const std::string &name) {
+    return [target, name](const Sandbox &box) { fs::create_symlink(target, box.work / name); };
+}
+
 const std::string kMethods = "adalora, lora, lora-orth, svd-lora, prune-lora, svd-proj";
 
 std::vector<Row> rows() {
@@ -158,6 +162,28 @@ std::vector<Row> rows() {
          }},
         {"--out in a file system that refuses new entries", T + " --out /proc/adalora-bad-input-run",
          "parent directory /proc is not writable", ""},
+        {"--out a dangling symbolic link (found before training)", T + " --out link", "--out link: is a symbolic link (dangling)",
+         "", symlink("nowhere/run", "link")},
+        {"--out a symbolic link to a directory", T + " --out link", "--out link: is a symbolic link", "",
+         [](const Sandbox &box) {
+             fs::create_directory(box.work / "d");
+             fs::create_directory_symlink("d", box.work / "link");
+         }},
+        {"--out of a checkpointed run a dangling symbolic link", T + " --stop-after 20 --out link",
+         "--out link: is a symbolic link (dangling)", "", symlink("gone", "link")},
+        {"--trace a dangling symbolic link", T + " --out run --trace link", "--trace link: is a symbolic link (dangling)",
+         "", symlink("gone", "link")},
+        {"--dump-init a dangling symbolic link", T + " --out run --dump-init link",
+         "--dump-init link: is a symbolic link (dangling)", "", symlink("gone", "link")},
+        {"--trace whose parent does not exist", T + " --out run --trace missing/t", "parent directory missing does not exist",
+         ""},
+        {"--dump-init that exists", T + " --out run --dump-init taken", "--dump-init taken: already exists", "",
+         directory("taken")},
+        // ---- sizes that cannot fit (estimated before anything is allocated)
+        {"--init_r far too large", "train --init_r 100000000 --out run", "the run needs about", "more than this machine's"},
+        {"--train-rows far too large", "train --train-rows 2000000000 --out run", "the run needs about", "more than this machine's"},
+        {"--width 8192 --layers 4", "train --width 8192 --layers 4 --out run", "the run needs about",
+         "more than this machine's"},
         {"compare --out that exists", "compare " + kTiny + " --methods adalora,lora --out cmp", "already exists", "",
          directory("cmp")},
         // ---- data files (digits via --data-dir; refused before any pretraining)

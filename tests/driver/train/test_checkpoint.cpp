@@ -287,8 +287,9 @@ TEST_CASE("checkpoint: bad checkpoints and changed options are refused with exit
     const uint32_t other_bytes = sizeof(real) == 4 ? 8 : 4;
     std::memcpy(&other_precision[16], &other_bytes, 4);
     adalora::reseal_checkpoint(other_precision);
-    std::string version2 = good;
-    version2[8] = 2;
+    std::string version_next = good, version1 = good;  // a later format, and the one before the BLAS records
+    version_next[8] = (char)(adalora::kCheckpointVersion + 1);
+    version1[8] = 1;
     std::string flipped = good;
     flipped[good.size() / 2] ^= 0x10;
     struct Case {
@@ -300,7 +301,8 @@ TEST_CASE("checkpoint: bad checkpoints and changed options are refused with exit
     const std::vector<Case> cases = {
         {"corrupted", flipped, {}, "corrupted checkpoint (CRC-32 mismatch)"},
         {"truncated", good.substr(0, good.size() - 100), {}, "truncated checkpoint"},
-        {"wrong version", version2, {}, "wrong format version: checkpoint version 2"},
+        {"wrong version", version_next, {}, "wrong format version: checkpoint version 3"},
+        {"version 1", version1, {}, "wrong format version: checkpoint version 1"},
         {"wrong precision", other_precision, {}, "wrong precision"},
         {"not a checkpoint", "hello", {}, "not an adalora checkpoint"},
         {"another learning rate", good, {"--lr", "0.01"}, "--lr = 0.01 differs from the checkpoint's 0.005"},
@@ -439,5 +441,27 @@ TEST_CASE("numerical guard: skip-step restores parameters, moments, EMAs and mas
         auto summary = nlohmann::json::parse(read_file(d.path / "skipped" / "summary.json"));
         CHECK(summary["skipped_steps"] == 1);
         CHECK(std::isfinite(summary["final_test_loss"].get<double>()));
+    }
+}
+
+TEST_CASE("numerical guard: with every mask step from 90 to the final one skipped, the run still ends at b(T)") {
+    for (const std::string method : {"adalora", "prune-lora", "svd-proj"}) {
+        CAPTURE(method);
+        TempDir d;
+        adalora::RunConfig c = half_run(method);  // decay from 50 to 210, a mask every 10 steps
+        c.on_nonfinite = "skip-step";
+        c.out = (d.path / "run").string();
+        // NaN in steps 85..215: the mask steps 90..200 (b(80) = 18 of 24 triplets, b(T) = 12) and the
+        // final mask (210).
+        adalora::LoopHooks window;
+        window.before_step = [](long t, ada_model *m) {
+            if (t >= 85 && t <= 215) m->params[0] = NAN;
+        };
+        REQUIRE(adalora::run_and_write(c, adalora::LogMode::quiet, &window).finished);
+        auto s = nlohmann::json::parse(read_file(d.path / "run" / "summary.json"));
+        CHECK(s["skipped_steps"] == 131);
+        long kept = 0;
+        for (auto &[name, rank] : s["kept_rank"].items()) kept += rank.get<long>();
+        CHECK(kept == s["target_budget"].get<long>());
     }
 }
