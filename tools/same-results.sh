@@ -39,25 +39,33 @@ out=$(cd "$out" && pwd)
 collect() {
     local sha wt res
     sha=$(git -C "$top" rev-parse --verify "$1^{commit}") || { echo "same-results: $1 is not a revision" >&2; exit 2; }
-    wt=$out/$sha
-    res=$wt/results
+    res=$out/$sha/results
     if [ -f "$res/.complete" ]; then echo "$res"; return; fi
-    git -C "$top" worktree remove --force "$wt" >/dev/null 2>&1
-    rm -rf "$wt"
-    git -C "$top" worktree add --detach "$wt" "$sha" >/dev/null 2>&1 || { echo "same-results: cannot check out $1" >&2; exit 2; }
+    # The working tree itself when it is that commit, clean: its builds are
+    # reused; any other revision gets a scratch worktree of its own.
+    if [ "$sha" = "$(git -C "$top" rev-parse HEAD)" ] && [ -z "$(git -C "$top" status --porcelain)" ]; then
+        wt=$top
+    else
+        wt=$out/$sha
+        git -C "$top" worktree remove --force "$wt" >/dev/null 2>&1
+        rm -rf "$wt"
+        git -C "$top" worktree add --detach "$wt" "$sha" >/dev/null 2>&1 || { echo "same-results: cannot check out $1" >&2; exit 2; }
+    fi
+    rm -rf "$res"
     # Every step checked by hand: `set -e` does not act inside a function
     # whose caller tests its status.
     (
         cd "$wt" || exit 1
-        echo "== $1 ($sha): build" >&2
-        make --no-print-directory all >build.log 2>&1 || exit 1
-        make --no-print-directory PRECISION=double driver >>build.log 2>&1 || exit 1
         mkdir -p "$res" || exit 1
+        local logs=$out/$sha
+        echo "== $1 ($sha): build" >&2
+        make --no-print-directory all >"$logs/build.log" 2>&1 || exit 1
+        make --no-print-directory PRECISION=double driver >>"$logs/build.log" 2>&1 || exit 1
         echo "== $1: make run" >&2
-        make --no-print-directory run >run.log 2>&1 && cp -r build/run "$res/run" || exit 1
+        make --no-print-directory run >"$logs/run.log" 2>&1 && cp -r build/run "$res/run" || exit 1
         echo "== $1: make crosscheck" >&2
-        make --no-print-directory crosscheck >crosscheck.log 2>&1 && cp -r build/crosscheck "$res/crosscheck" || exit 1
-        grep -E '^(paper|peft|original) ' crosscheck.log >"$res/crosscheck/table.txt"
+        make --no-print-directory crosscheck >"$logs/crosscheck.log" 2>&1 && cp -r build/crosscheck "$res/crosscheck" || exit 1
+        grep -E '^(paper|peft|original) ' "$logs/crosscheck.log" >"$res/crosscheck/table.txt"
         echo "== $1: traced runs" >&2
         local prec task method dir
         for prec in float double; do
@@ -68,7 +76,7 @@ collect() {
                     build/$prec/adalora train --task "$task" --method "$method" --init_r 4 --target_r 2 \
                         --total_step 30 --tinit 4 --tfinal 8 --deltaT 3 --batch 16 --lr 5e-3 \
                         --train-rows 256 --test-rows 64 --width 16 --layers 2 --seed 5 --log quiet \
-                        --out "$dir/run" --trace "$dir/trace" --trace-steps 0-30 >>traced.log 2>&1 || exit 1
+                        --out "$dir/run" --trace "$dir/trace" --trace-steps 0-30 >>"$logs/traced.log" 2>&1 || exit 1
                 done
             done
         done
@@ -77,16 +85,17 @@ collect() {
         suites=$(make -s --no-print-directory list-suites 2>/dev/null) ||
             suites=$(sed -n 's/^SUITES *:= *//p' Makefile)
         for s in $suites; do
-            build/adalora sweep "$s" --out "$res/suites" --quick --shard 1/100000 --jobs 1 >>suites.log 2>&1 || exit 1
+            build/adalora sweep "$s" --out "$res/suites" --quick --shard 1/100000 --jobs 1 >>"$logs/suites.log" 2>&1 || exit 1
         done
         touch "$res/.complete"
-    ) || { echo "same-results: $1 failed (logs in $wt/*.log)" >&2; exit 2; }
+    ) || { echo "same-results: $1 failed (logs in $out/$sha/*.log)" >&2; exit 2; }
     echo "$res"
 }
 
 a=$(collect "$before") || exit 2
 b=$(collect "$after") || exit 2
-driver=$(dirname "$b")/build/double/adalora
+driver=$top/build/double/adalora
+[ -x "$driver" ] || driver=$(dirname "$b")/build/double/adalora
 
 "$python" - "$a" "$b" "$driver" <<'EOF'
 import json, os, subprocess, sys
