@@ -186,7 +186,7 @@ BUILD_COMMIT_H := $(BUILD)/generated/build_commit.h
 $(BUILD_COMMIT_H): FORCE
 	@bash tools/build-commit.sh $@
 $(BUILD)/driver/train/machine.o: $(BUILD_COMMIT_H)
-$(BUILD)/driver/train/machine.o: CXXFLAGS += -I$(BUILD)/generated
+$(BUILD)/driver/train/machine.o: CXXFLAGS += -I$(BUILD)
 FORCE:
 
 # The suites are experiments/suites/*.toml; `make list-suites` names them.

@@ -27,6 +27,7 @@ for i in "${!layers[@]}"; do
         files=$((files + 1))
         while IFS=: read -r line inc; do
             inc=${inc#*\"}; inc=${inc%\"*}
+            [[ $inc == generated/* ]] && continue  # made at build time (Makefile), below every layer
             if [[ $inc == */* ]]; then
                 top=${inc%%/*}
                 r=${rank_of[$top]:-}

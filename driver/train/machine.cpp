@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "build_commit.h"
+#include "generated/build_commit.h"  // made by tools/build-commit.sh (Makefile)
 #include "train/blas_kernel.h"
 
 // OpenBLAS's own description of itself (declared in its <cblas.h>); weak, so a
