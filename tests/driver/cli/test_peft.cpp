@@ -226,9 +226,16 @@ TEST_CASE("peft cli: hostile adapters, configs and base weights exit 2 with one 
         expect_usage_error(box, "import hyper" + std::to_string(i) + " --out x", hyper[i].second);
     }
     // Tensors holding NaN or Inf.
-    for (const float bad : {NAN, INFINITY}) {
+    for (const double bad : {(double)NAN, (double)INFINITY}) {
         adalora::Safetensors poisoned = parsed;
-        std::memcpy(&poisoned.tensors[0].bytes[0], &bad, sizeof bad);
+        // The first tensor with data (a module that kept nothing has empty ones).
+        Tensor &t = *std::find_if(poisoned.tensors.begin(), poisoned.tensors.end(),
+                                  [](const Tensor &x) { return !x.bytes.empty(); });
+        if (t.dtype == adalora::Dtype::F64) std::memcpy(&t.bytes[0], &bad, sizeof bad);
+        else {
+            const float narrow = (float)bad;
+            std::memcpy(&t.bytes[0], &narrow, sizeof narrow);
+        }
         const std::string name = std::isnan(bad) ? "nan" : "inf";
         variant(name, adalora::serialize_safetensors(poisoned), config);
         expect_usage_error(box, "import " + name + " --out x", "holds NaN or Inf");
