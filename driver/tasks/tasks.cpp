@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -249,8 +250,9 @@ Task make_task(const RunConfig &cfg) {
         for (size_t k = 0; k < n; k++) task.planted_rank.push_back(draw_rank(rng));
     else
         task.planted_rank = parse_ranks(o.planted_ranks, n);
-    ada_model *teacher = base_model(task, cfg.seed, 256);
-    apply_base(task, teacher);
+    // Owned here: a refused --planted-ranks or a failed call throws past it.
+    const std::unique_ptr<ada_model, void (*)(ada_model *)> teacher(base_model(task, cfg.seed, 256), ada_model_free);
+    apply_base(task, teacher.get());
     for (size_t k = 0; k < n; k++) {
         const ada_module &mod = teacher->modules[k];
         const int most = std::min(mod.d_in, mod.d_out);
@@ -265,7 +267,7 @@ Task make_task(const RunConfig &cfg) {
         std::vector<real> delta = planted_update(rng, mod.d_out, mod.d_in, sigma, &left);
         std::vector<real> w(delta);
         for (size_t i = 0; i < w.size(); i++) w[i] += mod.W0[i];
-        check(ada_model_set_base(teacher, (int)k, w.data(), mod.d_in, nullptr), "teacher base");
+        check(ada_model_set_base(teacher.get(), (int)k, w.data(), mod.d_in, nullptr), "teacher base");
         if (task.loss == ADA_LOSS_SSE) {  // planted-linear keeps what the oracle needs
             task.planted_delta.push_back(std::move(delta));
             task.planted_left.push_back(std::move(left));
@@ -274,9 +276,8 @@ Task make_task(const RunConfig &cfg) {
     }
     task.train = gaussian_inputs(rng, task, o.train_rows);
     task.test = gaussian_inputs(rng, task, o.test_rows);
-    label(teacher, task.train, rng, o.noise);
-    label(teacher, task.test, rng, 0.0);
-    ada_model_free(teacher);
+    label(teacher.get(), task.train, rng, o.noise);
+    label(teacher.get(), task.test, rng, 0.0);
     return task;
 }
 
