@@ -19,12 +19,12 @@ namespace fs = std::filesystem;
 
 // ---------------------------------------------------------------- small helpers
 
-namespace {
-
 std::string strip_slash(std::string p) {
     while (p.size() > 1 && p.back() == '/') p.pop_back();
     return p;
 }
+
+namespace {
 
 std::string read_text(const fs::path &p) {
     return read_file(p.string(), kTextFileLimit, "report: ");

@@ -82,6 +82,9 @@ Dataset load_report_inputs(const std::vector<std::string> &dirs, const std::vect
 double json_number(const nlohmann::json &j, const std::string &path);
 // The number under one key of an object (no path splitting: module names hold dots).
 double json_key_number(const nlohmann::json &obj, const std::string &key);
+// A directory argument without its trailing slashes ("runs/" -> "runs").
+std::string strip_slash(std::string p);
+
 // A JSON value as text: strings bare, numbers as JSON writes them.
 std::string json_text(const nlohmann::json &v);
 

@@ -223,11 +223,6 @@ using namespace report;
 
 namespace {
 
-std::string strip_slash(std::string p) {
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-    return p;
-}
-
 // REPORT_DIR must be creatable in a writable parent or, with --replace, an
 // existing writable directory (whose REPORT.md and plots are overwritten).
 // symlink_status: a dangling link is refused as existing, never followed.
