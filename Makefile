@@ -134,7 +134,7 @@ TEST_BIN := $(BUILD)/test_adalora
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
-                gnuplot-nox zlib1g-dev python3-torch python3-numpy
+                gnuplot-nox zlib1g-dev python3-torch python3-numpy python3-venv
 
 .PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites check-layers FORCE
 all: lib driver tests
@@ -196,6 +196,7 @@ list-suites:
 
 deps:
 	@bash tools/install-deps.sh $(DEB_PACKAGES)
+	@bash tools/install-assets.sh
 
 # The main job on built-in defaults: AdaLoRA on the planted-rank MLP (the
 # loss, b(t) and every layer's kept rank as it trains), then every method on
