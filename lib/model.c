@@ -64,8 +64,19 @@ static ada_status check_config(const ada_model_config *c) {
     if (c->loss != ADA_LOSS_MSE && c->loss != ADA_LOSS_SSE && c->loss != ADA_LOSS_CROSS_ENTROPY)
         return ada_fail(ADA_ERR_RANGE, "%s: loss = %d, allowed: 0 (mse), 1 (sse), 2 (cross-entropy)",
                         fn, (int)c->loss);
+    if (c->external_host != 0 && c->external_host != 1)
+        return ada_fail(ADA_ERR_RANGE, "%s: external_host = %d, allowed: 0 (MLP chains), 1 (a host "
+                        "of its own)", fn, c->external_host);
+    if (!c->external_host && c->host_params)
+        return ada_fail(ADA_ERR_STATE, "%s: host_params = %zu, allowed only with external_host",
+                        fn, c->host_params);
     for (int k = 0; k < c->n_modules; k++) {
-        ada_status st = check_module(&c->modules[k], k, k ? &c->modules[k - 1] : NULL);
+        const ada_module_spec *s = &c->modules[k];
+        if (c->external_host && (s->d_in < 1 || s->d_out < 1))
+            return ada_fail(ADA_ERR_DIM, "%s: module %d has d_in = %d, d_out = %d, both must be >= 1",
+                            fn, k, s->d_in, s->d_out);
+        ada_status st = c->external_host ? ADA_OK
+                                         : check_module(s, k, k ? &c->modules[k - 1] : NULL);
         if (st) return st;
     }
     return ADA_OK;
@@ -101,6 +112,7 @@ static void carve_activations(ada_module *mod, real **cursor, int rows, int r) {
     *cursor = p;
 }
 
+/* Base weights (MLP chains only), then every adapter from a stream of its own. */
 static void init_weights(ada_model *m) {
     ada_rng base, adapter;
     ada_rng_seed(&base, m->config.seed);
@@ -108,8 +120,9 @@ static void init_weights(ada_model *m) {
     const double std = m->config.init_std;
     for (int k = 0; k < m->n_modules; k++) {
         ada_module *mod = &m->modules[k];
-        ada_rng_fill_normal(&base, mod->W0, (size_t)mod->d_out * mod->d_in, 0.0,
-                            1.0 / sqrt((double)mod->d_in));
+        if (mod->W0)
+            ada_rng_fill_normal(&base, mod->W0, (size_t)mod->d_out * mod->d_in, 0.0,
+                                1.0 / sqrt((double)mod->d_in));
         if (mod->bias) ada_rng_fill_normal(&base, mod->bias, (size_t)mod->d_out, 0.0, 0.1);
         ada_adapter_view v = ada_model_view(m, m->params, k);
         size_t p_size = (size_t)mod->d_out * m->config.r0, q_size = (size_t)m->config.r0 * mod->d_in;
@@ -123,20 +136,27 @@ static void init_weights(ada_model *m) {
     }
 }
 
+static ada_status mlp_forward(void *self, const ada_batch *batch, double *loss, int seed_grad);
+static ada_status mlp_backward(void *self);
+static int mlp_first_nonfinite_output(const void *self, int rows);
+
 ada_status ada_model_create(ada_model **out, const ada_model_config *cfg) {
     static const char fn[] = "ada_model_create";
     ADA_REQUIRE_PTR(out, fn);
     ADA_REQUIRE_PTR(cfg, fn);
     ada_status st = check_config(cfg);
     if (st) return st;
-    const int n = cfg->n_modules, r = cfg->r0, rows = cfg->max_batch;
+    const int n = cfg->n_modules, r = cfg->r0, rows = cfg->max_batch, mlp = !cfg->external_host;
     size_t n_params = 0, n_frozen = 0, n_act = (size_t)rows * r + (size_t)r * r;
     for (int k = 0; k < n; k++) {
         const ada_module_spec *s = &cfg->modules[k];
         n_params += adapter_size(cfg->form, s->d_in, s->d_out, r);
+        if (!mlp) continue;
         n_frozen += (size_t)s->d_out * s->d_in + (s->has_bias ? (size_t)s->d_out : 0);
         n_act += activation_size(s, rows, r);
     }
+    const size_t adapter_params = n_params;
+    n_params += cfg->host_params;
     ada_model *m = calloc(1, sizeof *m);
     ada_module *mods = m ? calloc((size_t)n, sizeof *mods) : NULL;
     real *arena = calloc(2 * n_params + n_frozen + n_act, sizeof(real));
@@ -152,6 +172,7 @@ ada_status ada_model_create(ada_model **out, const ada_model_config *cfg) {
     m->modules = mods;
     m->scale = (real)(cfg->alpha / (r + cfg->scale_eps));
     m->n_params = n_params;
+    m->adapter_params = adapter_params;
     m->n_triplets = (long)n * r;
     m->params = arena;
     m->grads = arena + n_params;
@@ -165,23 +186,29 @@ ada_status ada_model_create(ada_model **out, const ada_model_config *cfg) {
         ada_module *mod = &mods[k];
         if (s->name) snprintf(mod->name, sizeof mod->name, "%s", s->name);
         else snprintf(mod->name, sizeof mod->name, "m%d", k);
-        mod->chain = s->chain;
+        mod->chain = mlp ? s->chain : 0;
         mod->d_in = s->d_in;
         mod->d_out = s->d_out;
-        mod->has_bias = s->has_bias;
-        mod->act = s->act;
+        mod->has_bias = mlp ? s->has_bias : 0;
+        mod->act = mlp ? s->act : ADA_ACT_IDENTITY;
         mod->offset = offset;
         mod->size = adapter_size(cfg->form, s->d_in, s->d_out, r);
         offset += mod->size;
         mod->keep = keep + (size_t)k * r;
+        if (!mlp) continue;
         mod->W0 = cursor; cursor += (size_t)s->d_out * s->d_in;
         if (s->has_bias) { mod->bias = cursor; cursor += s->d_out; }
         carve_activations(mod, &cursor, rows, r);
         if (s->chain + 1 > m->n_chains) m->n_chains = s->chain + 1;
     }
+    if (!mlp) m->n_chains = 1;
     m->dg = cursor; cursor += (size_t)rows * r;
     m->orth_work = cursor;
     init_weights(m);
+    if (mlp) {
+        ada_host host = {m, mlp_forward, mlp_backward, mlp_first_nonfinite_output, NULL};
+        m->host = host;
+    }
     *out = m;
     return ADA_OK;
 }
@@ -199,6 +226,9 @@ ada_status ada_model_set_base(ada_model *m, int k, const real *W0, int ldw, cons
     if (k < 0 || k >= m->n_modules)
         return ada_fail(ADA_ERR_RANGE, "%s: k = %d, allowed: 0..%d", fn, k, m->n_modules - 1);
     ada_module *mod = &m->modules[k];
+    if (!mod->W0)
+        return ada_fail(ADA_ERR_STATE, "%s: module %d belongs to an external host (its base "
+                        "weights live there)", fn, k);
     ADA_REQUIRE_LD(ldw, mod->d_in, fn);
     if (bias && !mod->bias)
         return ada_fail(ADA_ERR_STATE, "%s: module %d was built without a bias", fn, k);
@@ -295,6 +325,20 @@ static ada_status chain_loss(const ada_model *m, const ada_module *last, const a
 ada_status ada_model_forward(ada_model *m, const ada_batch *batch, double *loss, int seed_grad) {
     static const char fn[] = "ada_model_forward";
     ADA_REQUIRE_PTR(m, fn);
+    if (!m->host.forward) return ada_fail(ADA_ERR_STATE, "%s: no host is installed", fn);
+    return m->host.forward(m->host.self, batch, loss, seed_grad);
+}
+
+ada_status ada_model_backward(ada_model *m) {
+    static const char fn[] = "ada_model_backward";
+    ADA_REQUIRE_PTR(m, fn);
+    if (!m->host.backward) return ada_fail(ADA_ERR_STATE, "%s: no host is installed", fn);
+    return m->host.backward(m->host.self);
+}
+
+/* The MLP host: every chain forward (Eq. 3 in each layer), then its loss. */
+static ada_status mlp_forward(void *self, const ada_batch *batch, double *loss, int seed_grad) {
+    ada_model *m = self;
     ada_status st = check_batch(m, batch, loss != NULL);
     if (st) return st;
     const int rows = batch->n;
@@ -326,9 +370,10 @@ ada_status ada_model_forward(ada_model *m, const ada_batch *batch, double *loss,
 
 /* ---------------------------------------------------------------- backward */
 
-ada_status ada_model_backward(ada_model *m) {
+/* The MLP host's backward, chain by chain from the last module. */
+static ada_status mlp_backward(void *self) {
     static const char fn[] = "ada_model_backward";
-    ADA_REQUIRE_PTR(m, fn);
+    ada_model *m = self;
     if (m->last_rows < 1) return ada_fail(ADA_ERR_STATE, "%s: no forward to differentiate", fn);
     const int rows = m->last_rows, r = m->config.r0;
     /* Every da except the chains' last (seeded by the loss) gathers += from below. */
@@ -362,6 +407,13 @@ ada_status ada_model_backward(ada_model *m) {
     return ADA_OK;
 }
 
+static int mlp_first_nonfinite_output(const void *self, int rows) {
+    const ada_model *m = self;
+    for (int k = 0; k < m->n_modules; k++)
+        if (!ada_all_finite(m->modules[k].z, (size_t)rows * m->modules[k].d_out)) return k;
+    return -1;
+}
+
 /* ---------------------------------------------------------------- Eq. 4 */
 
 ada_status ada_model_orth(ada_model *m, double *raw, ada_orth_norm norm, real weight) {
@@ -376,7 +428,7 @@ ada_status ada_model_orth(ada_model *m, double *raw, ada_orth_norm norm, real we
 
 ada_status ada_model_orth_unchecked(ada_model *m, double *raw, ada_orth_norm norm, real weight) {
     /* Checked here, before any gradient is touched, so a failure changes nothing. */
-    if (!ada_all_finite(m->params, m->n_params))
+    if (!ada_all_finite(m->params, m->adapter_params))
         return ada_fail(ADA_ERR_NONFINITE, "ada_model_orth: adapter parameters hold NaN or Inf");
     const int r = m->config.r0;
     double total = 0;

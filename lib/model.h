@@ -20,6 +20,7 @@
 #include "ada_common.h"
 #include "activation.h"
 #include "loss.h"
+#include "matrix.h"
 #include "orth_reg.h"
 
 #ifdef __cplusplus
@@ -45,6 +46,15 @@ typedef struct {
     ada_loss_kind loss;
     int max_batch;      /* activations are allocated once for this many rows */
     uint64_t seed;      /* base weights and adapter initialisation */
+    /* 1: the modules are the adapted matrices of a host outside this file
+     * (hosts/encoder.h): only their adapters are allocated (no base weights,
+     * no activations; chain, act and has_bias are ignored), and the host
+     * installs m->host. 0: the MLP chains of this file. */
+    int external_host;
+    /* Trainable parameters of the host itself (a classification head that
+     * trains in full, PEFT's modules_to_save), appended to every arena after
+     * the adapters: optimised and clipped with them, never scored or masked. */
+    size_t host_params;
 } ada_model_config;
 
 /* Named views into one parameter-shaped arena for one module. */
@@ -69,12 +79,39 @@ typedef struct {
     real *dz, *da;          /* gradients of z and a, N x d1 (dz == da for identity) */
 } ada_module;
 
+typedef struct ada_batch ada_batch;
+
+/* The host interface: the network the adapted matrices live in. The trainer
+ * reaches the network only through these calls (ada_model_forward and
+ * ada_model_backward dispatch to them); the MLP chains of this file are one
+ * implementation, installed by ada_model_create, the BERT encoder
+ * (hosts/encoder.h) another. */
+typedef struct {
+    void *self;
+    /* The task loss of the batch (sum over the host's outputs) into *loss
+     * (loss NULL: forward only); with seed_grad, its gradient is seeded for
+     * the backward. Refuses a bad batch before writing anything. */
+    ada_status (*forward)(void *self, const ada_batch *batch, double *loss, int seed_grad);
+    /* The backward of the last forward: accumulates into the model's grads
+     * (adapters and host parameters). */
+    ada_status (*backward)(void *self);
+    /* For the trainer's non-finite messages: the first adapted module whose
+     * output of the last forward (rows rows) is not finite, -1 if none;
+     * NULL when the host cannot tell. */
+    int (*first_nonfinite_output)(const void *self, int rows);
+    /* The network's outputs of the last forward (rows x outputs: a
+     * classifier's logits), or NULL: the MLP's are its chains' last modules. */
+    ada_cmat (*outputs)(const void *self);
+} ada_host;
+
 typedef struct {
     ada_model_config config;  /* config.modules is NULL after creation */
     int n_modules, n_chains;
     ada_module *modules;
     real scale;               /* s of Eq. 3 */
     size_t n_params;          /* length of every parameter-shaped arena */
+    size_t adapter_params;    /* the adapters' part of it; the host's params follow */
+    ada_host host;
     long n_triplets;          /* n · r0 */
     real *params, *grads;     /* the arenas */
     uint8_t *keep;            /* n · r0 keep flags (1 = kept) */
@@ -87,12 +124,13 @@ typedef struct {
 /* One mini-batch: x[c] (n x d_in of chain c's first module), and y[c]
  * (n x d_out of its last module) for squared-error losses or labels[c] (n)
  * for cross-entropy. Row-major, leading dimension = the column count. */
-typedef struct {
+struct ada_batch {
     int n;
     const real *const *x;
     const real *const *y;
     const int32_t *const *labels;
-} ada_batch;
+    const void *host;   /* the batch of a host other than the MLP chains (its own type) */
+};
 
 /* The config's defaults: SVD form, r0 12, alpha 8, scale_eps 0, init_std
  * 0.02, MSE, max_batch 32, seed 0 (modules still to be given). */
@@ -111,13 +149,14 @@ ada_status ada_model_set_base(ada_model *m, int k, const real *W0, int ldw, cons
 /* The views of module k in an arena laid out like m->params. */
 ada_adapter_view ada_model_view(const ada_model *m, real *arena, int k);
 
-/* Forward of every chain (Eq. 3 in each layer); with loss != NULL also the
- * task loss (sum over chains) and, when seed_grad, its gradient into the last
- * modules' da. */
+/* The host's forward (m->host.forward). For the MLP chains: every chain
+ * (Eq. 3 in each layer); with loss != NULL also the task loss (sum over
+ * chains) and, when seed_grad, its gradient into the last modules' da. */
 ada_status ada_model_forward(ada_model *m, const ada_batch *batch, double *loss,
                              int seed_grad);
 
-/* Backward of the last forward: accumulates into m->grads. */
+/* The host's backward of the last forward (m->host.backward): accumulates
+ * into m->grads. */
 ada_status ada_model_backward(ada_model *m);
 
 /* Eq. 4 over all modules: *raw = Σ_k R(P_k, Q_k) (norm as chosen) and, with

@@ -157,15 +157,19 @@ static ada_status fail_nonfinite_arena(const ada_trainer *tr, real *arena, const
                                 i / tensors[t].cols, i % tensors[t].cols, x);
             }
     }
+    for (size_t i = m->adapter_params; i < m->n_params; i++)
+        if (!isfinite(arena[i]))
+            return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s, module host, tensor "
+                            "host_params[%zu] = %g", tr->completed + 1, what,
+                            i - m->adapter_params, (double)arena[i]);
     return ada_fail(ADA_ERR_NONFINITE, "step %ld: non-finite %s", tr->completed + 1, what);
 }
 
-/* The first module, in forward order, whose output z of the last forward
- * (`rows` rows) holds a non-finite value; -1 if none does. */
+/* The first module, in forward order, whose output of the last forward
+ * (`rows` rows) holds a non-finite value; -1 if none does or the host cannot tell. */
 static int first_nonfinite_output(const ada_model *m, int rows) {
-    for (int k = 0; k < m->n_modules; k++)
-        if (!ada_all_finite(m->modules[k].z, (size_t)rows * m->modules[k].d_out)) return k;
-    return -1;
+    const ada_host *h = &m->host;
+    return h->first_nonfinite_output ? h->first_nonfinite_output(h->self, rows) : -1;
 }
 
 /* A non-finite forward or loss: the step, what went non-finite, and the first
