@@ -34,8 +34,10 @@ WARN     := -Wall -Wextra
 # Include roots: C code names lib and reference_svd headers plainly ("model.h");
 # C++ names a driver or harness header by its layer ("train/run.h",
 # "harness/sweep.h"), so every include says which layer it reaches into.
-CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd
-CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ireference_svd -Idriver -Iexperiments
+# lib/hosts/ (the host networks, BERT's encoder) is part of the lib layer and
+# its archive; the core in lib/ itself never includes a host.
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ilib/hosts -Ireference_svd
+CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(PREC_FLAGS) -MMD -MP -Ilib -Ilib/hosts -Ireference_svd -Idriver -Iexperiments
 # OpenBLAS provides the CBLAS interface; LAPACKE sits on top (reference_svd/).
 LDLIBS   += -llapacke -lopenblas -lz -lm -lpthread
 
@@ -102,7 +104,7 @@ endif
 layer_src = $(wildcard $(1)/*.c $(1)/*.cpp)
 layer_obj = $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.c,$(BUILD)/%.o,$(call layer_src,$(1))))
 
-LIB_OBJ  := $(call layer_obj,lib)
+LIB_OBJ  := $(call layer_obj,lib) $(call layer_obj,lib/hosts)
 LIB_A    := $(BUILD)/libadalora.a
 REF_OBJ  := $(call layer_obj,reference_svd)
 REF_A    := $(BUILD)/libadalora_ref.a
@@ -122,7 +124,7 @@ CXX_OBJ      := $(filter-out $(BUILD)/$(DRIVER_MAIN:.cpp=.o),$(foreach l,$(CXX_L
 DRIVER       := $(BUILD)/adalora
 
 # Every layer folder, bottom to top, for tools/check-layers.sh.
-LAYER_DIRS := lib reference_svd $(foreach l,$(CXX_LAYERS),$(call layer_dir,$(l)))
+LAYER_DIRS := lib lib/hosts reference_svd $(foreach l,$(CXX_LAYERS),$(call layer_dir,$(l)))
 check-layers:
 	@bash tools/check-layers.sh $(LAYER_DIRS)
 
