@@ -271,9 +271,17 @@ bench: deps
 # pyenv or virtualenv python3 earlier on PATH would not find it.
 PYTHON ?= /usr/bin/python3
 
+# Then the encoder host on the MiniLM checkpoint against transformers and
+# torch autograd (tests/crosscheck/encoder.sh), and the tokenizer against
+# transformers' on every sentence of the sentence tasks, with the pinned
+# packages of the project's virtual environment (make deps).
+VENV_PYTHON := build/venv/bin/python
+
 crosscheck: deps
 	@$(MAKE) --no-print-directory PRECISION=double driver
+	@$(MAKE) --no-print-directory PRECISION=float driver
 	@bash tests/crosscheck/run.sh build/double/adalora build/crosscheck $(PYTHON)
+	@bash tests/crosscheck/encoder.sh build/float/adalora build/double/adalora build/crosscheck-encoder $(VENV_PYTHON)
 # libFuzzer targets (tests/fuzz/fuzz_NAME.cpp), each built once the parser it
 # calls exists. tests/fuzz/run.sh runs each for FUZZ_SECONDS from a
 # scratch copy of tests/fuzz/corpus/NAME and fails on any crash.

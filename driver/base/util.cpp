@@ -22,4 +22,18 @@ std::string number_text(double v) {
 }
 
 
+std::vector<std::string> split_list(const std::string &list) {
+    std::vector<std::string> items;
+    size_t at = 0;
+    while (at <= list.size()) {
+        size_t end = list.find(',', at);
+        if (end == std::string::npos) end = list.size();
+        std::string item = list.substr(at, end - at);
+        const size_t first = item.find_first_not_of(' '), last = item.find_last_not_of(' ');
+        items.push_back(first == std::string::npos ? "" : item.substr(first, last - first + 1));
+        at = end + 1;
+    }
+    return items;
+}
+
 }  // namespace adalora

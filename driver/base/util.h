@@ -15,4 +15,7 @@ bool ends_with(const std::string &s, const std::string &tail);
 // A number as the command line would take it back exactly ("%.17g").
 std::string number_text(double v);
 
+// The items of a comma list, each trimmed of spaces ("a, b" -> {"a", "b"}).
+std::vector<std::string> split_list(const std::string &list);
+
 }  // namespace adalora

@@ -12,6 +12,7 @@
 
 #include "train/blas_kernel.h"
 #include "cli/commands.h"
+#include "cli/encoder_step.h"
 #include "config/conventions.h"
 #include "config/options.h"
 #include "cli/peft_commands.h"
@@ -178,6 +179,14 @@ int main(int argc, char **argv) {
     CLI::App *schedule = add_schedule_command(app, sched);
     adalora::TraceDiffArgs diff_args;
     CLI::App *trace_diff = add_trace_diff_command(app, diff_args);
+    adalora::RunConfig step_cfg;
+    adalora::EncoderStepArgs step_args;
+    CLI::App *encoder_step = app.add_subcommand(
+        "encoder-step", "one training step of a sentence task (forward, gradients) as .npy, for tests/crosscheck/encoder_check.py");
+    adalora::add_train_options(encoder_step, step_cfg);
+    encoder_step->add_option("--perturb", step_args.perturb, "std of the random trainable parameters (λ starts at 0)")
+        ->capture_default_str();
+    encoder_step->add_option("--rows", step_args.rows, "training sentences in the step (<= --batch)")->capture_default_str();
 
     if (int code = parse_command_line(app, train, compare, argc, argv); code >= 0) return code;
     try {
@@ -186,6 +195,7 @@ int main(int argc, char **argv) {
         if (*train) return adalora::cmd_train(train_cfg);
         if (*compare) return adalora::cmd_compare(compare_cfg, compare_methods);
         if (*trace_diff) return adalora::cmd_trace_diff(diff_args);
+        if (*encoder_step) return adalora::cmd_encoder_step(step_cfg, step_args);
         if (*schedule) return adalora::cmd_schedule(sched);
         if (int code = adalora::run_peft_command(*peft_commands); code >= 0) return code;
         if (*conventions) {

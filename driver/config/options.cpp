@@ -237,6 +237,21 @@ void add_task_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--base-weights,--base_weights", c.task_opt.base_weights,
                     "safetensors file with NAME.W0 [d_out, d_in] (and optionally NAME.bias) per module: the frozen base "
                     "(planted tasks: the teacher's too); a run's adapter.safetensors qualifies");
+    // The sentence tasks (a pretrained encoder)
+    cmd->add_option("--model", c.task_opt.model_dir,
+                    "sentence tasks: Hugging Face BERT checkpoint folder (default: build/assets/all-MiniLM-L6-v2 from make deps)");
+    cmd->add_option("--sentence-data,--sentence_data", c.task_opt.sentence_data,
+                    "sentence tasks: folder of the task's data file (default: its asset from make deps)");
+    cmd->add_option("--target-modules,--target_modules", c.task_opt.target_modules,
+                    "sentence tasks: adapted matrices, PEFT's names (" + join(kEncoderTargets, ", ") + ") or all")
+        ->capture_default_str();
+    cmd->add_option("--max-seq,--max_seq", c.task_opt.max_seq, "sentence tasks: tokens per sentence with [CLS] and [SEP]")
+        ->capture_default_str();
+    cmd->add_option("--dropout", c.task_opt.dropout, "sentence tasks: hidden-state and head dropout while training")
+        ->capture_default_str();
+    cmd->add_option("--eval-every,--eval_every", c.task_opt.eval_every,
+                    "sentence tasks: steps between dev-accuracy lines (0: at the end only)")
+        ->capture_default_str();
 }
 
 }  // namespace

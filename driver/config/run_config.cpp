@@ -2,6 +2,7 @@
 #include "config/run_config.h"
 #include "base/util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -9,7 +10,17 @@
 
 namespace adalora {
 
-const std::vector<std::string> kTasks = {"planted-linear", "planted-mlp", "digits"};
+const std::vector<std::string> kTasks = {"planted-linear", "planted-mlp", "digits", "sentiment-amazon",
+                                         "sentiment-imdb", "sentiment-yelp", "vader-movies", "vader-movies-score"};
+const std::vector<std::string> kEncoderTasks = {"sentiment-amazon", "sentiment-imdb", "sentiment-yelp", "vader-movies",
+                                                "vader-movies-score"};
+// PEFT's target_modules names of a BERT layer's six matrices (hosts/encoder.h order).
+const std::vector<std::string> kEncoderTargets = {"query", "key", "value", "attention.output.dense",
+                                                  "intermediate.dense", "output.dense"};
+
+bool is_encoder_task(const std::string &task) {
+    return std::find(kEncoderTasks.begin(), kEncoderTasks.end(), task) != kEncoderTasks.end();
+}
 const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj"};
 const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
 const std::vector<std::string> kSvdMethods = {"full", "qr"};
@@ -38,6 +49,31 @@ std::string config_value_text(const nlohmann::json &j, const std::string &key) {
     if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
     throw UsageError("config: key '" + key + "' has an unsupported value type (allowed: string, number, boolean, array of those)");
 }
+
+namespace {
+
+// The sentence tasks' options, and the features their runs do not have.
+void validate_encoder_options(const RunConfig &c) {
+    const TaskOptions &t = c.task_opt;
+    require(t.max_seq >= 2 && t.max_seq <= 4096, "--max-seq = " + std::to_string(t.max_seq) + ": allowed 2..4096");
+    require(std::isfinite(t.dropout) && t.dropout >= 0 && t.dropout < 1,
+            "--dropout = " + number_text(t.dropout) + ": allowed 0 <= dropout < 1");
+    require(t.eval_every >= 0, "--eval-every = " + std::to_string(t.eval_every) + ": must be >= 0 (0: at the end only)");
+    if (t.target_modules != "all")
+        for (const std::string &name : split_list(t.target_modules))
+            require_member(name, kEncoderTargets, "--target-modules (or all)");
+    if (!is_encoder_task(c.task)) return;
+    const std::string why = ": not available with the sentence task " + c.task + " (the MLP tasks only)";
+    require(c.method != "svd-proj", "--method svd-proj" + why);
+    require(c.dump_init.empty() && c.init_from.empty(), "--dump-init and --init-from" + why);
+    require(c.trace.empty(), "--trace" + why);
+    require(t.base_weights.empty(), "--base-weights" + why + "; the encoder's base is --model");
+    require(t.planted_ranks.empty(), "--planted-ranks" + why);
+    require(c.save_every == 0 && c.stop_after == 0 && c.resume.empty(),
+            "--save-every, --stop-after and --resume" + why + " (the dropout stream is not checkpointed)");
+}
+
+}  // namespace
 
 void validate(const RunConfig &c) {
     require_member(c.task, kTasks, "--task");
@@ -90,6 +126,7 @@ void validate(const RunConfig &c) {
             "--pretrain-steps = " + std::to_string(c.task_opt.pretrain_steps) + ": allowed 1..10000000");
     require(c.task != "digits" || c.task_opt.planted_ranks.empty(),
             "--planted-ranks: the digits task has no planted ranks (allowed only with planted-linear, planted-mlp)");
+    validate_encoder_options(c);
     require(c.importance != "magnitude" || c.method == "adalora",
             "--importance = magnitude: only for --method adalora (the other methods have no lambda)");
 }

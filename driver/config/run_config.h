@@ -27,6 +27,13 @@ struct TaskOptions {
     long pretrain_steps = 3000;             // AdamW steps of the base on digits 0–4
     uint64_t pretrain_seed = 0;             // the base's random start and batches
     std::string base_weights;               // safetensors file of every module's W0 (and bias)
+    // The sentence tasks (a pretrained BERT-family encoder, is_encoder_task)
+    std::string model_dir;                  // HF checkpoint folder; "": build/assets/all-MiniLM-L6-v2
+    std::string sentence_data;              // folder of the task's sentences; "": its asset
+    std::string target_modules = "all";     // PEFT's names, comma list, or "all" (the six)
+    int max_seq = 64;                       // tokens per sentence, [CLS] and [SEP] included
+    double dropout = 0.1;                   // hidden-state and head dropout in training (BERT's 0.1)
+    long eval_every = 0;                    // steps between dev-accuracy lines; 0: at the end only
 };
 
 struct RunConfig {
@@ -69,6 +76,11 @@ struct RunConfig {
     std::string trace;        // --trace DIR: per-step tensors as .npy
     std::string trace_steps;  // --trace-steps LIST: "0-20,50,100" (default: every step)
 };
+
+// The sentence tasks fine-tune a pretrained encoder (tasks/sentence_tasks.h);
+// the others are the MLP host's.
+extern const std::vector<std::string> kEncoderTasks, kEncoderTargets;
+bool is_encoder_task(const std::string &task);
 
 extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods, kLogModes, kOnNonfinite;
 

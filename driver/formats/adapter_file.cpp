@@ -58,9 +58,13 @@ Safetensors run_adapter_tensors(const ada_model *m, const nlohmann::json &config
         file.tensors.push_back(make_tensor(name + (svd ? ".Q" : ".A"), {r, mod.d_in}, v.Q));
         for (int64_t i = 0; i < r; i++) keep[(size_t)i] = mod.keep[i] ? 1 : 0;
         file.tensors.push_back(make_tensor(name + ".keep", {r}, keep.data()));
-        file.tensors.push_back(make_tensor(name + ".W0", {mod.d_out, mod.d_in}, mod.W0));
+        if (mod.W0) file.tensors.push_back(make_tensor(name + ".W0", {mod.d_out, mod.d_in}, mod.W0));
         if (mod.bias) file.tensors.push_back(make_tensor(name + ".bias", {mod.d_out}, mod.bias));
     }
+    // A host's own trained parameters (an encoder's classification head), flat.
+    if (m->n_params > m->adapter_params)
+        file.tensors.push_back(make_tensor("host.params", {(int64_t)(m->n_params - m->adapter_params)},
+                                           m->params + m->adapter_params));
     file.metadata = run_adapter_metadata(svd ? "svd" : "lora", (int)r, names, config);
     file.metadata["scale"] = number_text(m->scale);
     return file;

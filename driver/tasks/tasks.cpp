@@ -11,6 +11,7 @@
 #include "base/lib_status.h"
 #include "formats/adapter_file.h"
 #include "tasks/digits.h"
+#include "tasks/sentence_tasks.h"
 
 extern "C" {
 #include "rng.h"
@@ -141,6 +142,21 @@ std::vector<const ada_module *> chain_outputs(const ada_model *m) {
 void for_each_chunk(ada_model *m, const Split &split, bool with_targets,
                     const std::function<void(int, int, double)> &visit) {
     const int chunk = m->config.max_batch;
+    if (split.has_tokens()) {  // a sentence task: the encoder's batches
+        TokenBatch tokens;
+        tokens.reserve(chunk, split.tokens.seq);
+        for (int at = 0; at < split.rows; at += chunk) {
+            const int n = std::min(chunk, split.rows - at);
+            tokens.gather(split.tokens, n, [at](int i) { return (size_t)(at + i); }, with_targets);
+            ada_batch batch{};
+            batch.n = n;
+            batch.host = tokens.host();
+            double loss = NAN;
+            check(ada_model_forward(m, &batch, with_targets ? &loss : nullptr, 0), "forward over a split");
+            visit(at, n, loss);
+        }
+        return;
+    }
     const size_t chains = split.chains.size();
     std::vector<const real *> xs(chains), ys(chains);
     std::vector<const int32_t *> ls(chains);
@@ -216,6 +232,7 @@ void Task::bind_names() {
 }
 
 Task make_task(const RunConfig &cfg) {
+    if (is_encoder_task(cfg.task)) return make_sentence_task(cfg);
     if (cfg.task == "digits") {
         Task task = make_digits_task(cfg);
         if (!cfg.task_opt.base_weights.empty()) load_base_weights(cfg.task_opt.base_weights, task);
@@ -324,18 +341,29 @@ double split_loss(ada_model *m, const Split &split) {
     return total / split.rows;
 }
 
+// The argmax of a row of scores (the first of equal maxima).
+static int argmax(const real *row, int n) { return (int)(std::max_element(row, row + n) - row); }
+
 double split_accuracy(ada_model *m, const Split &split) {
-    const std::vector<const ada_module *> out = chain_outputs(m);
     long correct = 0, counted = 0;
+    if (split.has_tokens()) {  // the host's outputs are the classifier's logits
+        if (split.tokens.labels.empty() || !m->host.outputs) return NAN;
+        for_each_chunk(m, split, false, [&](int at, int n, double) {
+            const ada_cmat logits = m->host.outputs(m->host.self);
+            for (int i = 0; i < n; i++)
+                correct += argmax(logits.data + (size_t)i * logits.ld, logits.cols) == split.tokens.labels[(size_t)at + i];
+            counted += n;
+        });
+        return counted ? (double)correct / counted : NAN;
+    }
+    const std::vector<const ada_module *> out = chain_outputs(m);
     for_each_chunk(m, split, false, [&](int at, int n, double) {
         for (size_t c = 0; c < split.chains.size(); c++) {
             const ChainData &d = split.chains[c];
             if (d.labels.empty()) continue;
             const int classes = out[c]->d_out;
             for (int i = 0; i < n; i++) {
-                const real *row = out[c]->a + (size_t)i * classes;
-                int best = (int)(std::max_element(row, row + classes) - row);  // first of equal maxima
-                correct += best == d.labels[(size_t)at + i];
+                correct += argmax(out[c]->a + (size_t)i * classes, classes) == d.labels[(size_t)at + i];
                 counted++;
             }
         }
@@ -357,8 +385,42 @@ void apply_base(const Task &task, ada_model *m) {
     }
 }
 
+void TokenBatch::reserve(int rows, int seq) {
+    ids_.assign((size_t)rows * seq, 0);
+    mask_.assign((size_t)rows * seq, 0);
+    labels_.assign((size_t)rows, 0);
+    targets_.assign((size_t)rows, 0);
+}
+
+void TokenBatch::gather(const TokenData &data, int n, const std::function<size_t(int)> &row_of, bool with_targets) {
+    int T = 1;
+    for (int i = 0; i < n; i++) T = std::max(T, (int)data.length[row_of(i)]);
+    for (int i = 0; i < n; i++) {
+        const size_t row = row_of(i);
+        std::copy_n(&data.ids[row * data.seq], T, &ids_[(size_t)i * T]);
+        std::copy_n(&data.mask[row * data.seq], T, &mask_[(size_t)i * T]);
+        if (!data.labels.empty()) labels_[(size_t)i] = data.labels[row];
+        if (!data.targets.empty()) targets_[(size_t)i] = data.targets[row];
+    }
+    host_ = {};
+    host_.T = T;
+    host_.ids = ids_.data();
+    host_.mask = mask_.data();
+    if (with_targets) {
+        host_.labels = data.labels.empty() ? nullptr : labels_.data();
+        host_.targets = data.targets.empty() ? nullptr : targets_.data();
+    }
+}
+
 BatchSampler::BatchSampler(const Split &split, int rows, uint64_t seed) : split_(split) {
     ada_rng_seed(&rng_, seed);
+    if (split.has_tokens()) {
+        tokens_.reserve(rows, split.tokens.seq);
+        token_rows_.assign((size_t)rows, 0);
+        batch_.n = rows;
+        batch_.host = tokens_.host();
+        return;
+    }
     for (const auto &c : split.chains) {
         x_.emplace_back((size_t)rows * c.d_in);
         y_.emplace_back(c.y.empty() ? 0 : (size_t)rows * c.d_out);
@@ -374,6 +436,13 @@ BatchSampler::BatchSampler(const Split &split, int rows, uint64_t seed) : split_
 }
 
 const ada_batch &BatchSampler::next() {
+    if (split_.has_tokens()) {
+        std::vector<size_t> &rows = token_rows_;
+        rows.resize((size_t)batch_.n);
+        for (auto &row : rows) row = (size_t)ada_rng_below(&rng_, (uint64_t)split_.rows);
+        tokens_.gather(split_.tokens, batch_.n, [&rows](int i) { return rows[(size_t)i]; }, true);
+        return batch_;
+    }
     for (int b = 0; b < batch_.n; b++) {
         size_t row = (size_t)ada_rng_below(&rng_, (uint64_t)split_.rows);
         for (size_t c = 0; c < x_.size(); c++) {

@@ -15,12 +15,15 @@
 //   adapted to digits 5–9 (digits.h); no planted ranks, no oracle.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/run_config.h"
 
 extern "C" {
+#include "encoder.h"
 #include "model.h"
 #include "rng.h"
 }
@@ -36,10 +39,26 @@ struct ChainData {
     std::vector<int32_t> labels;
 };
 
+// A sentence task's split (sentence_tasks.h): `rows` sentences as token ids
+// padded to seq tokens, their attention masks, and their labels
+// (classification) or targets (regression, one per sentence).
+struct TokenData {
+    int seq = 0;
+    std::vector<int32_t> ids;       // rows x seq
+    std::vector<uint8_t> mask;      // rows x seq: 1 real token, 0 padding
+    std::vector<int32_t> length;    // rows: real tokens
+    std::vector<int32_t> labels;    // rows
+    std::vector<real> targets;      // rows
+};
+
 struct Split {
     int rows = 0;
-    std::vector<ChainData> chains;
+    std::vector<ChainData> chains;  // the MLP tasks
+    TokenData tokens;               // the sentence tasks (tokens.seq > 0)
+    bool has_tokens() const { return tokens.seq > 0; }
 };
+
+struct EncoderTask;  // sentence_tasks.h
 
 struct Task {
     std::string name;
@@ -48,6 +67,8 @@ struct Task {
     ada_loss_kind loss = ADA_LOSS_SSE;
     std::vector<int> planted_rank;
     Split train, test;
+    Split dev;                            // the sentence tasks' development split (rows 0 otherwise)
+    std::shared_ptr<const EncoderTask> encoder;  // the sentence tasks' pretrained encoder, else null
     // planted-linear: Δ*_k (d_out x d_in), its exact spectrum (descending) and
     // its left singular vectors U*_k (d_out x r*_k, row-major).
     std::vector<std::vector<real>> planted_delta;
@@ -66,6 +87,7 @@ struct Task {
     std::string pretrain_cache_status;  // digits: "hit", "built", "rebuilt (why)" (logged, not in summary.json)
     bool has_oracle() const { return !planted_sigma.empty(); }
     bool is_classification() const { return loss == ADA_LOSS_CROSS_ENTROPY; }
+    bool has_encoder() const { return encoder != nullptr; }
     void bind_names();
 };
 
@@ -94,6 +116,23 @@ double split_accuracy(ada_model *m, const Split &split);
 // base, module by module; call right after ada_model_create.
 void apply_base(const Task &task, ada_model *m);
 
+// Rows of a TokenData gathered into one encoder batch, trimmed to the longest
+// sentence among them (padding is masked, so the trim changes no value but
+// the time); `host` is what ada_batch.host points to.
+class TokenBatch {
+public:
+    void reserve(int rows, int seq);
+    // Rows row_of(0..n-1) of `data`; with targets, their labels or targets.
+    void gather(const TokenData &data, int n, const std::function<size_t(int)> &row_of, bool with_targets);
+    const ada_encoder_batch *host() const { return &host_; }
+
+private:
+    std::vector<int32_t> ids_, labels_;
+    std::vector<uint8_t> mask_;
+    std::vector<real> targets_;
+    ada_encoder_batch host_{};
+};
+
 // Mini-batches of a split: the same row indices in every chain, drawn with
 // replacement from a seeded stream; targets y, or labels for classification.
 // The buffers are allocated once, so next() allocates nothing.
@@ -114,6 +153,8 @@ private:
     std::vector<const real *> xs_, ys_;
     std::vector<const int32_t *> ls_;
     ada_batch batch_{};
+    TokenBatch tokens_;               // a sentence task's batch (batch_.host)
+    std::vector<size_t> token_rows_;  // its rows
 };
 
 // --base-weights FILE: NAME.W0 [d_out, d_in] for every module of the task and

@@ -286,8 +286,18 @@ uint64_t origin_hash(const Task &task, const ada_model *m) {
     Fnv1a f;
     for (int k = 0; k < m->n_modules; k++) {
         const ada_module &mod = m->modules[k];
+        if (!mod.W0) continue;  // an encoder's matrices: hashed from its checkpoint below
         f.add(mod.W0, sizeof(real) * (size_t)mod.d_out * mod.d_in);
         if (mod.bias) f.add(mod.bias, sizeof(real) * (size_t)mod.d_out);
+    }
+    if (task.has_encoder()) {  // (only then, so the MLP tasks' hashes stay as they were)
+        for (const auto &[name, tensor] : task.encoder->checkpoint.tensors) f.add(tensor.data);
+        for (const Split *s : {&task.train, &task.dev, &task.test}) {
+            f.add(s->tokens.ids);
+            f.add(s->tokens.mask);
+            f.add(s->tokens.labels);
+            f.add(s->tokens.targets);
+        }
     }
     for (const Split *s : {&task.train, &task.test})
         for (const ChainData &c : s->chains) {

@@ -5,7 +5,10 @@
 
 namespace adalora {
 
-nlohmann::json config_json(const RunConfig &c) {
+namespace {
+
+// The options every task has (and the MLP tasks' own).
+nlohmann::json mlp_config_json(const RunConfig &c) {
     return {{"task", c.task}, {"method", c.method}, {"seed", c.seed},
             {"init_r", c.init_r}, {"target_r", c.target_r}, {"target_budget", c.target_budget},
             {"tinit", c.tinit}, {"tfinal", c.tfinal}, {"deltaT", c.deltaT}, {"total_step", c.total_step},
@@ -18,6 +21,22 @@ nlohmann::json config_json(const RunConfig &c) {
             {"data_dir", c.task_opt.data_dir}, {"cache_dir", c.task_opt.cache_dir},
             {"pretrain_steps", c.task_opt.pretrain_steps}, {"pretrain_seed", c.task_opt.pretrain_seed},
             {"base_weights", c.task_opt.base_weights}};
+}
+
+}  // namespace
+
+nlohmann::json config_json(const RunConfig &c) {
+    nlohmann::json j = mlp_config_json(c);
+    if (is_encoder_task(c.task)) {  // only then: the MLP tasks' summaries stay as they were
+        const TaskOptions &t = c.task_opt;
+        j["model"] = t.model_dir;
+        j["sentence_data"] = t.sentence_data;
+        j["target_modules"] = t.target_modules;
+        j["max_seq"] = t.max_seq;
+        j["dropout"] = t.dropout;
+        j["eval_every"] = t.eval_every;
+    }
+    return j;
 }
 
 nlohmann::json conventions_json(const RunConfig &cfg) {

@@ -69,6 +69,9 @@ double machine_memory_bytes() {
 }
 
 void check_run_fits(const RunConfig &cfg) {
+    // A sentence task's sizes come from its checkpoint, read later; there
+    // ada_encoder_create's own allocation failure is the check (one line, exit 1).
+    if (is_encoder_task(cfg.task)) return;
     const double need = estimate_run_bytes(cfg), have = machine_memory_bytes();
     if (have > 0 && need > have)
         throw UsageError("the run needs about " + gib(need) + " of memory (estimated from --width, --layers, --init_r, "

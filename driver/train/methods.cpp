@@ -32,7 +32,9 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     s.model.r0 = fixed ? lora_r : cfg.init_r;
     s.model.alpha = cfg.lora_alpha;
     s.model.loss = task.loss;
-    s.model.max_batch = std::max(cfg.batch, 256);  // evaluation runs 256 rows at a time
+    // Evaluation runs 256 rows at a time; an encoder's activations grow with
+    // its rows times tokens, so it evaluates a training batch at a time.
+    s.model.max_batch = task.has_encoder() ? cfg.batch : std::max(cfg.batch, 256);
     s.model.seed = cfg.seed;
 
     ada_train_config &t = s.train;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "formats/adapter_file.h"
+#include "train/encoder_report.h"
 #include "train/machine.h"
 #include "train/memory_estimate.h"
 #include "train/metrics_log.h"
@@ -61,7 +62,10 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume,
     out.steps_done = run.tr->completed;
     out.metrics_csv = loop.metrics_csv;
     out.ranks_csv = loop.ranks_csv;
+    out.dev_csv = loop.dev_csv;
     if (!out.finished) return out;
+    if (run.task.has_encoder() && log != LogMode::quiet)
+        std::fprintf(stderr, "%s", kept_rank_table(run.model).c_str());
     const double train_seconds = clock.seconds();
     out.rank_pattern = rank_pattern_json(run.model);
     out.summary = summary_json(cfg, run, machine, loop, train_seconds);
@@ -76,6 +80,7 @@ std::vector<std::pair<std::string, std::string>> run_files(const RunOutput &out)
             {"rank_pattern.json", out.rank_pattern.dump() + "\n"},
             {"summary.json", out.summary.dump(2) + "\n"}};
     if (!out.adapter.tensors.empty()) files.emplace_back(kAdapterFileName, serialize_safetensors(out.adapter));
+    if (!out.dev_csv.empty()) files.emplace_back("dev.csv", out.dev_csv);
     return files;
 }
 

@@ -24,8 +24,10 @@
 
 namespace adalora {
 
+// DIR/dev.csv           sentence tasks: step, dev loss, dev accuracy (--eval-every, the last step)
 struct RunOutput {
     std::string metrics_csv, ranks_csv;
+    std::string dev_csv;                   // sentence tasks only
     nlohmann::json rank_pattern, summary;  // only when finished
     Safetensors adapter;                   // only when finished
     bool finished = false;                 // false: ended by --stop-after

@@ -18,8 +18,13 @@ RunSetup::RunSetup(const RunConfig &cfg) : task(make_task(cfg)), method(setup_me
 }
 
 void RunSetup::create_model_and_trainer(const RunConfig &cfg) {
-    check(ada_model_create(&model, &method.model), "model");
-    model_owner.reset(model);
+    if (task.has_encoder()) {  // the adapters live in the encoder host (hosts/encoder.h)
+        encoder = make_encoder(*task.encoder, method.model, method.model.max_batch, cfg.seed ^ 0xd20b0e7ULL);
+        model = ada_encoder_model(encoder.get());
+    } else {
+        check(ada_model_create(&model, &method.model), "model");
+        model_owner.reset(model);
+    }
     apply_base(task, model);  // a pretrained base (digits) replaces the random one
     check(ada_trainer_create(&tr, model, &method.train), "trainer");
     trainer_owner.reset(tr);

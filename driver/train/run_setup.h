@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "config/run_config.h"
+#include "tasks/sentence_tasks.h"
 #include "tasks/tasks.h"
 #include "train/init_state.h"
 #include "train/methods.h"
@@ -34,6 +35,7 @@ public:
     Task task;
     MethodSetup method;
     std::unique_ptr<ada_model, void (*)(ada_model *)> model_owner{nullptr, ada_model_free};
+    EncoderPtr encoder{nullptr, ada_encoder_free};  // a sentence task's host; it owns `model`
     std::unique_ptr<ada_trainer, void (*)(ada_trainer *)> trainer_owner{nullptr, ada_trainer_free};
     ada_model *model = nullptr;
     ada_trainer *tr = nullptr;

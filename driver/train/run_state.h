@@ -45,6 +45,7 @@ struct LoopState {
     double svd_ms = 0;             // svd-proj's projection time so far
     double ms[ADA_TIME_COUNT] = {0};
     std::string metrics_csv, ranks_csv;
+    std::string dev_csv;           // sentence tasks: dev.csv (encoder_report.h)
     // Each resume under another BLAS configuration than the one the run was
     // saved under: a JSON array of {"step", "saved", "now"} (summary.json's
     // "blas_changes"); "[]" while the run has kept one configuration.

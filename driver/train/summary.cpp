@@ -8,6 +8,7 @@
 
 #include "train/adapter_report.h"
 #include "train/config_json.h"
+#include "train/encoder_report.h"
 #include "train/methods.h"
 
 namespace adalora {
@@ -34,6 +35,14 @@ void add_results(nlohmann::json &s, const Task &task, ada_model *model) {
     if (task.is_classification()) {
         s["final_train_accuracy"] = split_accuracy(model, task.train);
         s["final_test_accuracy"] = split_accuracy(model, task.test);
+    }
+    if (task.has_encoder()) {  // the sentence tasks: the dev split, the model, the data
+        s["final_dev_loss"] = split_loss(model, task.dev);
+        if (task.is_classification()) s["final_dev_accuracy"] = split_accuracy(model, task.dev);
+        s["model_dir"] = task.encoder->checkpoint.dir;
+        s["data_file"] = task.encoder->data_file;
+        s["sentences"] = {{"train", task.train.rows}, {"dev", task.dev.rows}, {"test", task.test.rows}};
+        s["kept_rank_by_layer"] = kept_rank_by_layer(model);
     }
     if (!task.pretrain_cache.empty() && task.base_file.empty()) {
         s["pretrain_test_accuracy"] = task.pretrain_test_accuracy;

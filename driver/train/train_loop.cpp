@@ -9,6 +9,7 @@
 #include "train/adapter_report.h"
 #include "base/lib_status.h"
 #include "train/clock.h"
+#include "train/encoder_report.h"
 #include "train/metrics_log.h"
 #include "train/step_hooks.h"
 
@@ -95,6 +96,20 @@ void record_step(StepContext &c, long t, const ada_step_info &info) {
     loop.jump_sum = 0;
 }
 
+// A sentence task: the dev split every --eval-every steps and after the last,
+// outside the training clock, into dev.csv and a console line.
+void evaluate_dev(StepContext &c, long t) {
+    const long every = c.cfg.task_opt.eval_every;
+    if (!((every > 0 && t % every == 0) || t == c.cfg.total_step)) return;
+    auto e0 = Clock::now();
+    if (c.loop.dev_csv.empty()) c.loop.dev_csv = kDevHeader;
+    double accuracy = NAN;
+    c.loop.dev_csv += dev_row(t, c.run.model, c.run.task, &accuracy);
+    c.clock.measure_seconds += seconds_since(e0);
+    if (c.log != LogMode::quiet && c.run.task.is_classification())
+        std::fprintf(stderr, "step %ld: dev accuracy %.4f (%d sentences)\n", t, accuracy, c.run.task.dev.rows);
+}
+
 }  // namespace
 
 double TrainClock::seconds() const { return earlier + seconds_since(t0) - measure_seconds; }
@@ -120,6 +135,7 @@ bool train_loop(const RunConfig &cfg, LogMode log, RunSetup &run, LoopState &loo
         record_step(c, t, info);
         if (run.tracer) run.tracer->after_step(t, info);
         console.step(info, run.model);
+        if (run.task.has_encoder()) evaluate_dev(c, t);
         if (checkpoints.due(t)) {
             auto c0 = Clock::now();
             checkpoints.save(run.model, run.tr, *run.sampler, loop, clock.seconds());

@@ -1,0 +1,27 @@
+// encoder_step.h: `adalora encoder-step`, one training step's forward and
+// gradients of a sentence task written out for the cross-check against
+// Hugging Face transformers and torch autograd (tests/crosscheck/encoder_check.py).
+//
+// The run is built as `train` builds it (task, method, encoder, trainer);
+// every trainable parameter is then drawn from N(0, perturb²) (seed + 1), so
+// no gradient is zero by construction (λ starts at 0), and one
+// ada_trainer_gradients call (forward, task loss + γ·orth, backward) runs on
+// the first --rows training sentences. OUT gets, as .npy: ids, mask, labels or
+// targets, hidden_L (L = 0: the embeddings after their LayerNorm), logits,
+// every adapter tensor NAME.{P,lambda,Q} or NAME.{B,A} and the head
+// classifier.{weight,bias}, each with its gradient grad.NAME...; and
+// index.json (what the reference needs to rebuild the step).
+#pragma once
+
+#include "config/run_config.h"
+
+namespace adalora {
+
+struct EncoderStepArgs {
+    double perturb = 0.1;
+    int rows = 8;
+};
+
+int cmd_encoder_step(const RunConfig &cfg, const EncoderStepArgs &args);
+
+}  // namespace adalora

@@ -1,0 +1,50 @@
+// sentence_tasks.h: the sentence tasks, a pretrained BERT-family encoder
+// (hosts/encoder.h) fine-tuned on real sentences:
+//
+//   sentiment-amazon, -imdb, -yelp  the UCI Sentiment Labelled Sentences
+//       (Kotzias et al. 2015), 1,000 sentences each, 2 classes
+//   vader-movies        VADER's 10,605 movie-review snippets (Hutto & Gilbert
+//       2014), positive or negative by the sign of the mean human rating
+//   vader-movies-score  the same snippets, the mean rating itself (regression)
+//
+// Splits are 80/10/10 train/dev/test, fixed (tasks/sentences.h), the same for
+// every run and machine. Sentences become [CLS] ids [SEP] by the checkpoint's
+// WordPiece tokenizer, truncated and padded to --max-seq.
+#pragma once
+
+#include <memory>
+
+#include "config/run_config.h"
+#include "formats/bert_checkpoint.h"
+#include "tasks/tasks.h"
+
+extern "C" {
+#include "encoder.h"
+}
+
+namespace adalora {
+
+struct EncoderTask {
+    BertCheckpoint checkpoint;
+    unsigned targets = 0;   // bit t: kEncoderTargets[t] is adapted
+    int n_outputs = 2;      // classes, or 1 (regression)
+    int max_seq = 64;
+    double dropout = 0;
+    std::string data_file;  // where the sentences came from
+};
+
+// The task cfg.task names (is_encoder_task): the checkpoint, the tokenized
+// splits, one module spec per adapted matrix (hosts/encoder.h order and names).
+Task make_sentence_task(const RunConfig &cfg);
+
+// --target-modules as a bit mask over kEncoderTargets ("all": the six).
+unsigned encoder_target_mask(const std::string &target_modules);
+
+using EncoderPtr = std::unique_ptr<ada_encoder, void (*)(ada_encoder *)>;
+
+// The encoder of a sentence task with the method's adapters (form, r0,
+// alpha, scale, init, seed) and the checkpoint's weights, for batches of at
+// most max_batch sentences.
+EncoderPtr make_encoder(const EncoderTask &task, const ada_model_config &adapters, int max_batch, uint64_t dropout_seed);
+
+}  // namespace adalora
