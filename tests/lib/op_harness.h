@@ -58,6 +58,9 @@ struct Inst {
     std::vector<Tensor> t;
     std::vector<uint8_t> keep;     // keep flags (layers)
     std::vector<int32_t> labels;   // class labels (cross-entropy)
+    std::vector<int32_t> ids, type_ids;  // token and token-type ids (embedding)
+    std::vector<uint8_t> key_mask;       // 1 = real token, 0 = padding (attention)
+    Shape shape{};                 // the shape declare() was given (ops that take dimensions as ints)
     double value = 0;              // a scalar output (a loss, a regulariser)
     int add(const char *name, int rows, int cols, Role role, unsigned flags, double std = 1.0,
             const char *grad_of = nullptr) {

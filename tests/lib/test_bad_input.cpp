@@ -19,6 +19,10 @@
 extern "C" {
 #include "trainer.h"
 #include "adapted_layer.h"
+#include "attention.h"
+#include "embedding.h"
+#include "layernorm.h"
+#include "linear.h"
 }
 
 namespace {
@@ -1373,6 +1377,344 @@ TEST_CASE("bad input: trainer parts and scores refuse NULL") {
     marker = set_marker();
     CHECK(ada_trainer_gradients(s.tr, nullptr, &info) == ADA_ERR_NULL);
     CHECK(std::string(ada_last_error()) != marker);
+}
+
+// ================================================================ encoder ops
+
+// N = 3 rows, d2 = 4 inputs, d1 = 5 outputs; every ld padded.
+struct LinearForward {
+    Vec X = randn_vec(201, 3 * 6), W = randn_vec(202, 5 * 5), b = randn_vec(203, 5), Y = Vec(3 * 7);
+    ada_cmat x = ada_cmat_of(X.data(), 3, 4, 6), w = ada_cmat_of(W.data(), 5, 4, 5);
+    ada_mat y = ada_mat_of(Y.data(), 3, 5, 7);
+    const real *pb = b.data();
+    void fill() { sentinel(Y); }
+    void watch(Watch &wt) const { wt.vec(X); wt.vec(W); wt.vec(b); wt.vec(Y); }
+    ada_status call() { return ada_linear_forward(y, x, w, pb); }
+};
+
+TEST_CASE("bad input: ada_linear_forward") {
+    using F = LinearForward;
+    run_cases<F>("ada_linear_forward",
+                 {
+                     {"y NULL", ADA_ERR_NULL, [](F &f) { f.y.data = nullptr; }},
+                     {"x NULL", ADA_ERR_NULL, [](F &f) { f.x.data = nullptr; }},
+                     {"W NULL", ADA_ERR_NULL, [](F &f) { f.w.data = nullptr; }},
+                     {"N = 0", ADA_ERR_DIM, [](F &f) { f.x.rows = 0; }},
+                     {"d2 = 0", ADA_ERR_DIM, [](F &f) { f.x.cols = 0; }},
+                     {"d1 = -1", ADA_ERR_DIM, [](F &f) { f.w.rows = -1; }},
+                     {"W.cols != d2", ADA_ERR_DIM, [](F &f) { f.w.cols = 3; }},
+                     {"y.rows != N", ADA_ERR_DIM, [](F &f) { f.y.rows = 2; }},
+                     {"y.cols != d1", ADA_ERR_DIM, [](F &f) { f.y.cols = 4; }},
+                     {"x.ld < d2", ADA_ERR_DIM, [](F &f) { f.x.ld = 3; }},
+                     {"W.ld < d2", ADA_ERR_DIM, [](F &f) { f.w.ld = 3; }},
+                     {"y.ld < d1", ADA_ERR_DIM, [](F &f) { f.y.ld = 4; }},
+                     {"x NaN", ADA_ERR_NONFINITE, [](F &f) { f.X[7] = (real)kNaN; }},
+                     {"x Inf", ADA_ERR_NONFINITE, [](F &f) { f.X[2 * 6 + 3] = (real)kInf; }},
+                     {"NaN in the padding of x (ignored)", ADA_OK, [](F &f) { f.X[4] = (real)kNaN; }},
+                     {"b NULL (no bias)", ADA_OK, [](F &f) { f.pb = nullptr; }},
+                 });
+}
+
+struct LinearBackward {
+    Vec X = randn_vec(211, 3 * 6), W = randn_vec(212, 5 * 5), dY = randn_vec(213, 3 * 7), dX = Vec(3 * 6),
+        dW = Vec(5 * 6), db = Vec(5);
+    ada_cmat x = ada_cmat_of(X.data(), 3, 4, 6), w = ada_cmat_of(W.data(), 5, 4, 5),
+             dy = ada_cmat_of(dY.data(), 3, 5, 7);
+    ada_mat dx = ada_mat_of(dX.data(), 3, 4, 6), dw = ada_mat_of(dW.data(), 5, 4, 6);
+    real *pdb = db.data();
+    void fill() { sentinel(dX); sentinel(dW); sentinel(db); }
+    void watch(Watch &wt) const { wt.vec(X); wt.vec(W); wt.vec(dY); wt.vec(dX); wt.vec(dW); wt.vec(db); }
+    ada_status call() { return ada_linear_backward(dx, dw, pdb, dy, x, w); }
+};
+
+TEST_CASE("bad input: ada_linear_backward") {
+    using F = LinearBackward;
+    run_cases<F>("ada_linear_backward",
+                 {
+                     {"dy NULL", ADA_ERR_NULL, [](F &f) { f.dy.data = nullptr; }},
+                     {"x NULL", ADA_ERR_NULL, [](F &f) { f.x.data = nullptr; }},
+                     {"W NULL", ADA_ERR_NULL, [](F &f) { f.w.data = nullptr; }},
+                     {"N = 0", ADA_ERR_DIM, [](F &f) { f.x.rows = 0; }},
+                     {"dy.rows != N", ADA_ERR_DIM, [](F &f) { f.dy.rows = 4; }},
+                     {"dy.cols != d1", ADA_ERR_DIM, [](F &f) { f.dy.cols = 6; }},
+                     {"dx.cols != d2", ADA_ERR_DIM, [](F &f) { f.dx.cols = 5; }},
+                     {"dW.rows != d1", ADA_ERR_DIM, [](F &f) { f.dw.rows = 4; }},
+                     {"dx.ld < d2", ADA_ERR_DIM, [](F &f) { f.dx.ld = 3; }},
+                     {"dW.ld < d2", ADA_ERR_DIM, [](F &f) { f.dw.ld = 2; }},
+                     {"dy.ld < d1", ADA_ERR_DIM, [](F &f) { f.dy.ld = 4; }},
+                     {"dy NaN", ADA_ERR_NONFINITE, [](F &f) { f.dY[8] = (real)kNaN; }},
+                     {"dx NULL (no input gradient), its shape unchecked", ADA_OK,
+                      [](F &f) { f.dx = ada_mat_of(nullptr, 0, 0, 0); }},
+                     {"dW NULL (W frozen), its shape unchecked", ADA_OK,
+                      [](F &f) { f.dw = ada_mat_of(nullptr, 0, 0, 0); }},
+                     {"db NULL (b frozen or none)", ADA_OK, [](F &f) { f.pdb = nullptr; }},
+                 });
+}
+
+// N = 3 rows, C = 4 columns.
+struct LayerNormForward {
+    Vec X = randn_vec(221, 3 * 6), Y = Vec(3 * 5), mean = Vec(3), rstd = Vec(3), gamma = randn_vec(222, 4),
+        beta = randn_vec(223, 4);
+    ada_cmat x = ada_cmat_of(X.data(), 3, 4, 6);
+    ada_mat y = ada_mat_of(Y.data(), 3, 4, 5);
+    real *pmean = mean.data(), *prstd = rstd.data();
+    const real *pgamma = gamma.data(), *pbeta = beta.data();
+    double eps = 1e-12;
+    void fill() { sentinel(Y); sentinel(mean); sentinel(rstd); }
+    void watch(Watch &wt) const {
+        for (const Vec *v : {&X, &Y, &mean, &rstd, &gamma, &beta}) wt.vec(*v);
+    }
+    ada_status call() { return ada_layernorm_forward(y, pmean, prstd, x, pgamma, pbeta, eps); }
+};
+
+TEST_CASE("bad input: ada_layernorm_forward") {
+    using F = LayerNormForward;
+    run_cases<F>("ada_layernorm_forward",
+                 {
+                     {"y NULL", ADA_ERR_NULL, [](F &f) { f.y.data = nullptr; }},
+                     {"mean NULL", ADA_ERR_NULL, [](F &f) { f.pmean = nullptr; }},
+                     {"rstd NULL", ADA_ERR_NULL, [](F &f) { f.prstd = nullptr; }},
+                     {"x NULL", ADA_ERR_NULL, [](F &f) { f.x.data = nullptr; }},
+                     {"gamma NULL", ADA_ERR_NULL, [](F &f) { f.pgamma = nullptr; }},
+                     {"beta NULL", ADA_ERR_NULL, [](F &f) { f.pbeta = nullptr; }},
+                     {"N = 0", ADA_ERR_DIM, [](F &f) { f.x.rows = 0; }},
+                     {"C = 0", ADA_ERR_DIM, [](F &f) { f.x.cols = 0; }},
+                     {"y.rows != N", ADA_ERR_DIM, [](F &f) { f.y.rows = 2; }},
+                     {"y.cols != C", ADA_ERR_DIM, [](F &f) { f.y.cols = 5; }},
+                     {"x.ld < C", ADA_ERR_DIM, [](F &f) { f.x.ld = 3; }},
+                     {"y.ld < C", ADA_ERR_DIM, [](F &f) { f.y.ld = 2; }},
+                     {"y is x", ADA_ERR_RANGE, [](F &f) { f.y = ada_mat_of(f.X.data(), 3, 4, 6); }},
+                     {"eps = 0", ADA_ERR_RANGE, [](F &f) { f.eps = 0; }},
+                     {"eps = -1e-5", ADA_ERR_RANGE, [](F &f) { f.eps = -1e-5; }},
+                     {"eps NaN", ADA_ERR_RANGE, [](F &f) { f.eps = kNaN; }},
+                     {"eps Inf", ADA_ERR_RANGE, [](F &f) { f.eps = kInf; }},
+                     {"x NaN", ADA_ERR_NONFINITE, [](F &f) { f.X[6 + 1] = (real)kNaN; }},
+                     {"x -Inf (last entry)", ADA_ERR_NONFINITE, [](F &f) { f.X[2 * 6 + 3] = (real)-kInf; }},
+                     {"NaN in the padding of x (ignored)", ADA_OK, [](F &f) { f.X[5] = (real)kNaN; }},
+                 });
+}
+
+struct LayerNormBackward {
+    Vec X = randn_vec(231, 3 * 6), dY = randn_vec(232, 3 * 5), dX = Vec(3 * 4), gamma = randn_vec(233, 4),
+        mean = randn_vec(234, 3), rstd = Vec(3, (real)1.5), dgamma = Vec(4), dbeta = Vec(4);
+    ada_cmat x = ada_cmat_of(X.data(), 3, 4, 6), dy = ada_cmat_of(dY.data(), 3, 4, 5);
+    ada_mat dx = ada_mat_of(dX.data(), 3, 4, 4);
+    real *pdgamma = dgamma.data(), *pdbeta = dbeta.data();
+    const real *pgamma = gamma.data(), *pmean = mean.data(), *prstd = rstd.data();
+    void fill() { sentinel(dX); sentinel(dgamma); sentinel(dbeta); }
+    void watch(Watch &wt) const {
+        for (const Vec *v : {&X, &dY, &dX, &gamma, &mean, &rstd, &dgamma, &dbeta}) wt.vec(*v);
+    }
+    ada_status call() { return ada_layernorm_backward(dx, pdgamma, pdbeta, dy, x, pgamma, pmean, prstd); }
+};
+
+TEST_CASE("bad input: ada_layernorm_backward") {
+    using F = LayerNormBackward;
+    run_cases<F>("ada_layernorm_backward",
+                 {
+                     {"dx NULL", ADA_ERR_NULL, [](F &f) { f.dx.data = nullptr; }},
+                     {"dy NULL", ADA_ERR_NULL, [](F &f) { f.dy.data = nullptr; }},
+                     {"x NULL", ADA_ERR_NULL, [](F &f) { f.x.data = nullptr; }},
+                     {"gamma NULL", ADA_ERR_NULL, [](F &f) { f.pgamma = nullptr; }},
+                     {"mean NULL", ADA_ERR_NULL, [](F &f) { f.pmean = nullptr; }},
+                     {"rstd NULL", ADA_ERR_NULL, [](F &f) { f.prstd = nullptr; }},
+                     {"N = -2", ADA_ERR_DIM, [](F &f) { f.x.rows = -2; }},
+                     {"dy.rows != N", ADA_ERR_DIM, [](F &f) { f.dy.rows = 2; }},
+                     {"dx.cols != C", ADA_ERR_DIM, [](F &f) { f.dx.cols = 3; }},
+                     {"dy.ld < C", ADA_ERR_DIM, [](F &f) { f.dy.ld = 3; }},
+                     {"dx.ld < C", ADA_ERR_DIM, [](F &f) { f.dx.ld = 3; }},
+                     {"dy Inf", ADA_ERR_NONFINITE, [](F &f) { f.dY[5] = (real)kInf; }},
+                     {"dgamma and dbeta NULL (frozen)", ADA_OK, [](F &f) { f.pdgamma = f.pdbeta = nullptr; }},
+                 });
+}
+
+// B = 2 sequences, T = 3 tokens, H = 2 heads of D = 2: (B·T) x C = 6 x 4 views.
+struct AttentionForward {
+    Vec Qb = randn_vec(241, 6 * 5), Kb = randn_vec(242, 6 * 6), Vb = randn_vec(243, 6 * 4), Out = Vec(6 * 7),
+        att = Vec(2 * 2 * 3 * 3);
+    std::vector<uint8_t> mask = {1, 1, 0, 1, 0, 0};
+    ada_cmat q = ada_cmat_of(Qb.data(), 6, 4, 5), k = ada_cmat_of(Kb.data(), 6, 4, 6), v = ada_cmat_of(Vb.data(), 6, 4, 4);
+    ada_mat out = ada_mat_of(Out.data(), 6, 4, 7);
+    real *patt = att.data();
+    const uint8_t *pmask = mask.data();
+    int B = 2, T = 3, H = 2;
+    void fill() { sentinel(Out); sentinel(att); }
+    void watch(Watch &wt) const {
+        for (const Vec *x : {&Qb, &Kb, &Vb, &Out, &att}) wt.vec(*x);
+        wt.vec(mask);
+    }
+    ada_status call() { return ada_attention_forward(out, patt, q, k, v, pmask, B, T, H); }
+};
+
+TEST_CASE("bad input: ada_attention_forward") {
+    using F = AttentionForward;
+    run_cases<F>("ada_attention_forward",
+                 {
+                     {"out NULL", ADA_ERR_NULL, [](F &f) { f.out.data = nullptr; }},
+                     {"att NULL", ADA_ERR_NULL, [](F &f) { f.patt = nullptr; }},
+                     {"q NULL", ADA_ERR_NULL, [](F &f) { f.q.data = nullptr; }},
+                     {"k NULL", ADA_ERR_NULL, [](F &f) { f.k.data = nullptr; }},
+                     {"v NULL", ADA_ERR_NULL, [](F &f) { f.v.data = nullptr; }},
+                     {"B = 0", ADA_ERR_DIM, [](F &f) { f.B = 0; }},
+                     {"T = -1", ADA_ERR_DIM, [](F &f) { f.T = -1; }},
+                     {"H = 0", ADA_ERR_DIM, [](F &f) { f.H = 0; }},
+                     {"B·T overflows int", ADA_ERR_DIM, [](F &f) { f.B = 1 << 30; }},
+                     {"H = 3 does not divide C = 4", ADA_ERR_DIM, [](F &f) { f.H = 3; }},
+                     {"B·T != q.rows", ADA_ERR_DIM, [](F &f) { f.T = 2; }},
+                     {"k.cols != C", ADA_ERR_DIM, [](F &f) { f.k.cols = 2; }},
+                     {"v.rows != B·T", ADA_ERR_DIM, [](F &f) { f.v.rows = 5; }},
+                     {"out.cols != C", ADA_ERR_DIM, [](F &f) { f.out.cols = 6; }},
+                     {"q.ld < C", ADA_ERR_DIM, [](F &f) { f.q.ld = 3; }},
+                     {"k.ld < C", ADA_ERR_DIM, [](F &f) { f.k.ld = 3; }},
+                     {"v.ld < C", ADA_ERR_DIM, [](F &f) { f.v.ld = 2; }},
+                     {"out.ld < C", ADA_ERR_DIM, [](F &f) { f.out.ld = 3; }},
+                     {"key_mask = 2", ADA_ERR_RANGE, [](F &f) { f.mask[4] = 2; }},
+                     {"a sequence all padding", ADA_ERR_RANGE, [](F &f) { f.mask[3] = 0; }},
+                     {"q NaN", ADA_ERR_NONFINITE, [](F &f) { f.Qb[5 + 2] = (real)kNaN; }},
+                     {"k Inf", ADA_ERR_NONFINITE, [](F &f) { f.Kb[5 * 6 + 3] = (real)kInf; }},
+                     {"v NaN", ADA_ERR_NONFINITE, [](F &f) { f.Vb[0] = (real)kNaN; }},
+                     {"NaN in the padding of q (ignored)", ADA_OK, [](F &f) { f.Qb[4] = (real)kNaN; }},
+                     {"key_mask NULL (every token real)", ADA_OK, [](F &f) { f.pmask = nullptr; }},
+                 });
+}
+
+struct AttentionBackward {
+    Vec Qb = randn_vec(251, 6 * 5), Kb = randn_vec(252, 6 * 4), Vb = randn_vec(253, 6 * 6), dOut = randn_vec(254, 6 * 4),
+        dQ = Vec(6 * 4), dK = Vec(6 * 5), dV = Vec(6 * 6), att = Vec(2 * 2 * 3 * 3, (real)(1.0 / 3)), datt = Vec(3 * 3);
+    ada_cmat q = ada_cmat_of(Qb.data(), 6, 4, 5), k = ada_cmat_of(Kb.data(), 6, 4, 4), v = ada_cmat_of(Vb.data(), 6, 4, 6),
+             dout = ada_cmat_of(dOut.data(), 6, 4, 4);
+    ada_mat dq = ada_mat_of(dQ.data(), 6, 4, 4), dk = ada_mat_of(dK.data(), 6, 4, 5), dv = ada_mat_of(dV.data(), 6, 4, 6);
+    const real *patt = att.data();
+    real *pdatt = datt.data();
+    int B = 2, T = 3, H = 2;
+    void fill() { sentinel(dQ); sentinel(dK); sentinel(dV); sentinel(datt); }
+    void watch(Watch &wt) const {
+        for (const Vec *x : {&Qb, &Kb, &Vb, &dOut, &dQ, &dK, &dV, &att, &datt}) wt.vec(*x);
+    }
+    ada_status call() { return ada_attention_backward(dq, dk, dv, pdatt, dout, q, k, v, patt, B, T, H); }
+};
+
+TEST_CASE("bad input: ada_attention_backward") {
+    using F = AttentionBackward;
+    run_cases<F>("ada_attention_backward",
+                 {
+                     {"dq NULL", ADA_ERR_NULL, [](F &f) { f.dq.data = nullptr; }},
+                     {"dk NULL", ADA_ERR_NULL, [](F &f) { f.dk.data = nullptr; }},
+                     {"dv NULL", ADA_ERR_NULL, [](F &f) { f.dv.data = nullptr; }},
+                     {"datt NULL", ADA_ERR_NULL, [](F &f) { f.pdatt = nullptr; }},
+                     {"dout NULL", ADA_ERR_NULL, [](F &f) { f.dout.data = nullptr; }},
+                     {"q NULL", ADA_ERR_NULL, [](F &f) { f.q.data = nullptr; }},
+                     {"att NULL", ADA_ERR_NULL, [](F &f) { f.patt = nullptr; }},
+                     {"H = 3 does not divide C = 4", ADA_ERR_DIM, [](F &f) { f.H = 3; }},
+                     {"B = 3: B·T != q.rows", ADA_ERR_DIM, [](F &f) { f.B = 3; }},
+                     {"dout.rows != B·T", ADA_ERR_DIM, [](F &f) { f.dout.rows = 7; }},
+                     {"dk.cols != C", ADA_ERR_DIM, [](F &f) { f.dk.cols = 3; }},
+                     {"dq.ld < C", ADA_ERR_DIM, [](F &f) { f.dq.ld = 3; }},
+                     {"dv.ld < C", ADA_ERR_DIM, [](F &f) { f.dv.ld = 1; }},
+                     {"dout.ld < C", ADA_ERR_DIM, [](F &f) { f.dout.ld = 2; }},
+                     {"dout NaN", ADA_ERR_NONFINITE, [](F &f) { f.dOut[9] = (real)kNaN; }},
+                 });
+}
+
+// B = 2 sequences, T = 3 tokens, C = 4; V = 5 words, P = 4 positions, Y = 2 types.
+struct EmbeddingForward {
+    Vec Word = randn_vec(261, 5 * 6), Pos = randn_vec(262, 4 * 4), Type = randn_vec(263, 2 * 5), Out = Vec(6 * 5);
+    std::vector<int32_t> ids = {0, 4, 2, 2, 1, 3}, type_ids = {0, 0, 1, 1, 1, 0};
+    ada_cmat word = ada_cmat_of(Word.data(), 5, 4, 6), pos = ada_cmat_of(Pos.data(), 4, 4, 4),
+             type = ada_cmat_of(Type.data(), 2, 4, 5);
+    ada_mat out = ada_mat_of(Out.data(), 6, 4, 5);
+    const int32_t *pids = ids.data(), *ptypes = type_ids.data();
+    int B = 2, T = 3;
+    void fill() { sentinel(Out); }
+    void watch(Watch &wt) const {
+        for (const Vec *x : {&Word, &Pos, &Type, &Out}) wt.vec(*x);
+        wt.vec(ids);
+        wt.vec(type_ids);
+    }
+    ada_status call() { return ada_embedding_forward(out, pids, ptypes, B, T, word, pos, type); }
+};
+
+TEST_CASE("bad input: ada_embedding_forward") {
+    using F = EmbeddingForward;
+    run_cases<F>("ada_embedding_forward",
+                 {
+                     {"out NULL", ADA_ERR_NULL, [](F &f) { f.out.data = nullptr; }},
+                     {"ids NULL", ADA_ERR_NULL, [](F &f) { f.pids = nullptr; }},
+                     {"word NULL", ADA_ERR_NULL, [](F &f) { f.word.data = nullptr; }},
+                     {"pos NULL", ADA_ERR_NULL, [](F &f) { f.pos.data = nullptr; }},
+                     {"type NULL", ADA_ERR_NULL, [](F &f) { f.type.data = nullptr; }},
+                     {"B = 0", ADA_ERR_DIM, [](F &f) { f.B = 0; }},
+                     {"T = 0", ADA_ERR_DIM, [](F &f) { f.T = 0; }},
+                     {"B·T overflows int", ADA_ERR_DIM, [](F &f) { f.B = 1 << 30; }},
+                     {"C = 0", ADA_ERR_DIM, [](F &f) { f.word.cols = 0; }},
+                     {"T > P", ADA_ERR_DIM, [](F &f) { f.B = 1, f.T = 6, f.pos.rows = 4; }},
+                     {"V = 0", ADA_ERR_DIM, [](F &f) { f.word.rows = 0; }},
+                     {"pos.cols != C", ADA_ERR_DIM, [](F &f) { f.pos.cols = 3; }},
+                     {"type.cols != C", ADA_ERR_DIM, [](F &f) { f.type.cols = 5; }},
+                     {"out.rows != B·T", ADA_ERR_DIM, [](F &f) { f.out.rows = 5; }},
+                     {"word.ld < C", ADA_ERR_DIM, [](F &f) { f.word.ld = 3; }},
+                     {"pos.ld < C", ADA_ERR_DIM, [](F &f) { f.pos.ld = 3; }},
+                     {"out.ld < C", ADA_ERR_DIM, [](F &f) { f.out.ld = 3; }},
+                     {"ids = -1", ADA_ERR_RANGE, [](F &f) { f.ids[3] = -1; }},
+                     {"ids = V", ADA_ERR_RANGE, [](F &f) { f.ids[5] = 5; }},
+                     {"type_ids = Y", ADA_ERR_RANGE, [](F &f) { f.type_ids[1] = 2; }},
+                     {"type_ids NULL (all 0)", ADA_OK, [](F &f) { f.ptypes = nullptr; }},
+                 });
+}
+
+struct EmbeddingBackward {
+    Vec dOut = randn_vec(271, 6 * 5), dWord = Vec(5 * 6), dPos = Vec(4 * 4), dType = Vec(2 * 5);
+    std::vector<int32_t> ids = {0, 4, 2, 2, 1, 3}, type_ids = {0, 0, 1, 1, 1, 0};
+    ada_cmat dout = ada_cmat_of(dOut.data(), 6, 4, 5);
+    ada_mat dword = ada_mat_of(dWord.data(), 5, 4, 6), dpos = ada_mat_of(dPos.data(), 4, 4, 4),
+            dtype = ada_mat_of(dType.data(), 2, 4, 5);
+    const int32_t *pids = ids.data(), *ptypes = type_ids.data();
+    int B = 2, T = 3;
+    void fill() { sentinel(dWord); sentinel(dPos); sentinel(dType); }
+    void watch(Watch &wt) const {
+        for (const Vec *x : {&dOut, &dWord, &dPos, &dType}) wt.vec(*x);
+        wt.vec(ids);
+        wt.vec(type_ids);
+    }
+    ada_status call() { return ada_embedding_backward(dword, dpos, dtype, dout, pids, ptypes, B, T); }
+};
+
+TEST_CASE("bad input: ada_embedding_backward") {
+    using F = EmbeddingBackward;
+    const ada_mat frozen = ada_mat_of(nullptr, 0, 0, 0);
+    run_cases<F>("ada_embedding_backward",
+                 {
+                     {"dout NULL", ADA_ERR_NULL, [](F &f) { f.dout.data = nullptr; }},
+                     {"ids NULL", ADA_ERR_NULL, [](F &f) { f.pids = nullptr; }},
+                     {"B = -3", ADA_ERR_DIM, [](F &f) { f.B = -3; }},
+                     {"dout.rows != B·T", ADA_ERR_DIM, [](F &f) { f.dout.rows = 5; }},
+                     {"dout.ld < C", ADA_ERR_DIM, [](F &f) { f.dout.ld = 3; }},
+                     {"dword.cols != C", ADA_ERR_DIM, [](F &f) { f.dword.cols = 5; }},
+                     {"dword.ld < C", ADA_ERR_DIM, [](F &f) { f.dword.ld = 3; }},
+                     {"dpos.rows < T", ADA_ERR_DIM, [](F &f) { f.dpos.rows = 2; }},
+                     {"dtype.ld < C", ADA_ERR_DIM, [](F &f) { f.dtype.ld = 2; }},
+                     {"ids = V", ADA_ERR_RANGE, [](F &f) { f.ids[0] = 5; }},
+                     {"type_ids = -1", ADA_ERR_RANGE, [](F &f) { f.type_ids[4] = -1; }},
+                     {"dout NaN", ADA_ERR_NONFINITE, [](F &f) { f.dOut[5 + 2] = (real)kNaN; }},
+                     {"dword NULL (frozen): ids only need be non-NULL", ADA_OK,
+                      [frozen](F &f) { f.dword = frozen, f.ids[0] = 99; }},
+                     {"dpos, dtype NULL (frozen)", ADA_OK, [frozen](F &f) { f.dpos = f.dtype = frozen; }},
+                     {"type_ids NULL (all 0)", ADA_OK, [](F &f) { f.ptypes = nullptr; }},
+                 });
+}
+
+// The message names what is wrong: the position and value of an id, the sequence without a real token.
+TEST_CASE("bad input: encoder ops' messages name the position and the value") {
+    EmbeddingForward e;
+    e.ids[4] = 7;
+    CHECK(e.call() == ADA_ERR_RANGE);
+    CHECK(std::string(ada_last_error()) ==
+          "ada_embedding_forward: ids[4] = 7 (sequence 1, token 1), allowed: 0..4");
+    AttentionForward a;
+    a.mask[3] = 0;
+    CHECK(a.call() == ADA_ERR_RANGE);
+    CHECK(std::string(ada_last_error()) ==
+          "ada_attention_forward: sequence 1 has no real token (key_mask all 0), needs at least one 1");
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "grad_check.h"
 #include "op_harness.h"
@@ -24,6 +25,10 @@
 extern "C" {
 #include "activation.h"
 #include "adapted_layer.h"
+#include "attention.h"
+#include "embedding.h"
+#include "layernorm.h"
+#include "linear.h"
 #include "loss.h"
 #include "orth_reg.h"
 }
@@ -149,6 +154,127 @@ Op activation_op(const char *name, ada_activation act, bool with_a) {
     return op;
 }
 
+// The dense layer (linear.h), trainable (W, b with gradients) or frozen (W, b
+// fixed, dW and db NULL: only dx); shape {N, d2, d1}.
+Op linear_op(const char *name, bool trainable) {
+    auto forward = [](Inst &I) { return ada_linear_forward(I["y"].m(), I["x"].c(), I["W"].c(), I["b"].ptr); };
+    auto backward = [trainable](Inst &I) {
+        const ada_mat frozen = ada_mat_of(nullptr, 0, 0, 0);
+        return ada_linear_backward(I["dx"].m(), trainable ? I["dW"].m() : frozen, trainable ? I["db"].ptr : nullptr,
+                                   I["R"].c(), I["x"].c(), I["W"].c());
+    };
+    auto declare = [trainable](Inst &I, const Shape &s) {
+        const int n = s[0], d2 = s[1], d1 = s[2];
+        const unsigned both = kFwd | kBwd | kLdArg | kShaped;
+        const Role param = trainable ? kIn : kConst;
+        I.add("x", n, d2, kIn, both);
+        I.add("W", d1, d2, param, both, 0.5);
+        I.add("b", 1, d1, param, kFwd | kNullable | kContig, 0.3);
+        I.add("y", n, d1, kOut, kFwd | kLdArg | kShaped);
+        I.add("R", n, d1, kConst, kBwd | kLdArg | kShaped);  // dy: the seed of Σ y ⊙ R
+        I.add("dx", n, d2, kGrad, kBwd | kNullable | kLdArg | kShaped, 1.0, "x");
+        if (trainable) {
+            I.add("dW", d1, d2, kGrad, kBwd | kNullable | kLdArg | kShaped, 1.0, "W");
+            I.add("db", 1, d1, kGrad, kBwd | kNullable | kContig, 1.0, "b");
+        }
+    };
+    return {name, {{5, 7, 6}, {1, 3, 2}, {4, 1, 5}, {70, 3, 66}}, declare, forward, backward,
+            seeded(forward, "y", "R")};
+}
+
+constexpr double kNormEps = 1e-12;  // BERT's layer_norm_eps
+
+// LayerNorm over each row (layernorm.h); shape {N, C}. Not C = 2: there x̂ = ±1
+// whatever x, so the gradient in x is ~0 and central differences measure only noise.
+Op layernorm_op(const char *name) {
+    auto forward = [](Inst &I) {
+        return ada_layernorm_forward(I["y"].m(), I["mean"].ptr, I["rstd"].ptr, I["x"].c(), I["gamma"].ptr,
+                                     I["beta"].ptr, kNormEps);
+    };
+    auto backward = [](Inst &I) {
+        return ada_layernorm_backward(I["dx"].m(), I["dgamma"].ptr, I["dbeta"].ptr, I["R"].c(), I["x"].c(),
+                                      I["gamma"].ptr, I["mean"].ptr, I["rstd"].ptr);
+    };
+    auto declare = [](Inst &I, const Shape &s) {
+        const int n = s[0], c = s[1];
+        I.add("x", n, c, kIn, kFwd | kBwd | kLdArg | kShaped, 1.5);
+        I.add("gamma", 1, c, kIn, kFwd | kBwd | kContig);
+        I.add("beta", 1, c, kIn, kFwd | kContig);
+        I.add("y", n, c, kOut, kFwd | kLdArg | kShaped);
+        I.add("mean", 1, n, kOut, kFwd | kBwd | kContig);
+        I.add("rstd", 1, n, kOut, kFwd | kBwd | kContig);
+        I.add("R", n, c, kConst, kBwd | kLdArg | kShaped);  // dy: the seed of Σ y ⊙ R
+        I.add("dx", n, c, kGrad, kBwd | kLdArg | kShaped, 1.0, "x");
+        I.add("dgamma", 1, c, kGrad, kBwd | kNullable | kContig, 1.0, "gamma");
+        I.add("dbeta", 1, c, kGrad, kBwd | kNullable | kContig, 1.0, "beta");
+    };
+    return {name, {{5, 7}, {1, 3}, {6, 3}, {3, 70}}, declare, forward, backward, seeded(forward, "y", "R")};
+}
+
+// Multi-head self-attention (attention.h), with no key mask or with padded
+// keys (sequence b ends in b mod T padding tokens); shape {B, T, H, D}.
+Op attention_op(const char *name, bool padded) {
+    auto forward = [padded](Inst &I) {
+        const Shape &s = I.shape;
+        return ada_attention_forward(I["out"].m(), I["att"].ptr, I["q"].c(), I["k"].c(), I["v"].c(),
+                                     padded ? I.key_mask.data() : nullptr, s[0], s[1], s[2]);
+    };
+    auto backward = [](Inst &I) {
+        const Shape &s = I.shape;
+        return ada_attention_backward(I["dq"].m(), I["dk"].m(), I["dv"].m(), I["datt"].ptr, I["R"].c(), I["q"].c(),
+                                      I["k"].c(), I["v"].c(), I["att"].ptr, s[0], s[1], s[2]);
+    };
+    auto declare = [](Inst &I, const Shape &s) {
+        const int B = s[0], T = s[1], H = s[2], n = B * T, c = H * s[3];
+        const unsigned both = kFwd | kBwd | kLdArg | kShaped;
+        for (const char *x : {"q", "k", "v"}) I.add(x, n, c, kIn, both);
+        I.add("out", n, c, kOut, kFwd | kLdArg | kShaped);
+        I.add("att", B * H * T, T, kOut, kFwd | kBwd | kContig);
+        I.add("R", n, c, kConst, kBwd | kLdArg | kShaped);  // dout: the seed of Σ out ⊙ R
+        I.add("datt", T, T, kScratch, kBwd | kContig);
+        I.add("dq", n, c, kGrad, kBwd | kLdArg | kShaped, 1.0, "q");
+        I.add("dk", n, c, kGrad, kBwd | kLdArg | kShaped, 1.0, "k");
+        I.add("dv", n, c, kGrad, kBwd | kLdArg | kShaped, 1.0, "v");
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) I.key_mask.push_back(t < T - b % T);
+    };
+    return {name, {{3, 5, 3, 2}, {2, 1, 2, 3}, {4, 4, 1, 5}, {2, 3, 2, 1}}, declare, forward, backward,
+            seeded(forward, "out", "R")};
+}
+
+// BERT's embedding sum (embedding.h), with token types or type_ids NULL;
+// shape {B, T, C, V}, P = T + 2 positions, 2 token types; the ids repeat.
+Op embedding_op(const char *name, bool types) {
+    auto forward = [types](Inst &I) {
+        const Shape &s = I.shape;
+        return ada_embedding_forward(I["out"].m(), I.ids.data(), types ? I.type_ids.data() : nullptr, s[0], s[1],
+                                     I["word"].c(), I["pos"].c(), I["type"].c());
+    };
+    auto backward = [types](Inst &I) {
+        const Shape &s = I.shape;
+        return ada_embedding_backward(I["dword"].m(), I["dpos"].m(), I["dtype"].m(), I["R"].c(), I.ids.data(),
+                                      types ? I.type_ids.data() : nullptr, s[0], s[1]);
+    };
+    auto declare = [](Inst &I, const Shape &s) {
+        const int n = s[0] * s[1], c = s[2], V = s[3], P = s[1] + 2;
+        const unsigned grad = kBwd | kNullable | kLdArg | kShaped;
+        I.add("word", V, c, kIn, kFwd | kLdArg | kShaped);
+        I.add("pos", P, c, kIn, kFwd | kLdArg | kShaped);
+        I.add("type", 2, c, kIn, kFwd | kLdArg | kShaped);
+        I.add("out", n, c, kOut, kFwd | kLdArg | kShaped);
+        I.add("R", n, c, kConst, kBwd | kLdArg | kShaped);  // dout: the seed of Σ out ⊙ R
+        I.add("dword", V, c, kGrad, grad, 1.0, "word");
+        I.add("dpos", P, c, kGrad, grad, 1.0, "pos");
+        I.add("dtype", 2, c, kGrad, grad, 1.0, "type");
+        for (int i = 0; i < n; i++) {
+            I.ids.push_back((int32_t)((5 * i + 3) % V));
+            I.type_ids.push_back((int32_t)(i / 2 % 2));
+        }
+    };
+    return {name, {{2, 5, 6, 7}, {1, 1, 3, 2}, {3, 2, 1, 4}}, declare, forward, backward,
+            seeded(forward, "out", "R")};
+}
+
 const std::vector<Op> &ops_table() {
     static const std::vector<Op> table = {
         layer_op("layer svd", ADA_FORM_SVD),
@@ -165,6 +291,13 @@ const std::vector<Op> &ops_table() {
         activation_op("activation gelu (from A)", ADA_ACT_GELU, true),
         activation_op("activation gelu (erf)", ADA_ACT_GELU, false),
         activation_op("activation tanh", ADA_ACT_TANH, true),
+        linear_op("linear", true),
+        linear_op("linear frozen", false),
+        layernorm_op("layernorm"),
+        attention_op("attention", false),
+        attention_op("attention padded", true),
+        embedding_op("embedding", true),
+        embedding_op("embedding type_ids NULL", false),
     };
     return table;
 }
@@ -186,6 +319,7 @@ const double kUlps = 16 * std::numeric_limits<real>::epsilon();
 // ld = cols + pad + (its index mod 3), so no two views share a stride by luck.
 Inst build(const Op &op, const Shape &s, int pad, bool prefill, uint64_t seed) {
     Inst I;
+    I.shape = s;
     op.declare(I, s);
     ada_rng rng, fill;
     ada_rng_seed(&rng, seed);
@@ -384,4 +518,145 @@ TEST_CASE("ops: forward and backward allocate nothing") {
         CHECK(bwd == ADA_OK);
         CHECK(c.ours == 0);
     });
+}
+
+// ---------------------------------------------------------------- forwards against independent references
+
+namespace {
+
+// Entry (i, j) of a tensor of an instance, as double.
+double at(const Tensor &t, int i, int j) { return t.buf[(size_t)i * t.ld + j]; }
+
+// The largest |got − want| / magnitude over a tensor's logical entries, against
+// a reference in double: ref(i, j) gives {want, magnitude}, the magnitude the
+// sum of the |terms| that make the entry (what its rounding error scales with).
+double max_err(const Tensor &got, const std::function<std::pair<double, double>(int, int)> &ref) {
+    double err = 0;
+    for (int i = 0; i < got.rows; i++)
+        for (int j = 0; j < got.cols; j++) {
+            const std::pair<double, double> r = ref(i, j);
+            err = std::max(err, std::fabs(at(got, i, j) - r.first) / std::max(r.second, 1e-300));
+        }
+    return err;
+}
+
+const double kEps = std::numeric_limits<real>::epsilon();
+
+}  // namespace
+
+TEST_CASE("ops: attention against a naive loop, padded keys exactly 0") {
+    // The textbook definition, entry by entry in double: s_j = Σ_d q_id k_jd / sqrt(D)
+    // over the real keys j, a = exp(s − max s) / Σ exp(s − max s), o_id = Σ_j a_j v_jd.
+    for (bool padded : {false, true}) {
+        const Op op = attention_op("attention", padded);
+        for (const Shape &s : op.shapes) {
+            Inst I = build(op, s, 2, false, 77);
+            const int B = s[0], T = s[1], H = s[2], D = s[3];
+            REQUIRE_MESSAGE(op.forward(I) == ADA_OK, ada_last_error());
+            const Tensor &q = I["q"], &k = I["k"], &v = I["v"], &out = I["out"];
+            const real *att = I["att"].ptr;
+            std::vector<double> ref_out((size_t)B * T * H * D), mag_out(ref_out.size()), ref_att((size_t)B * H * T * T);
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < T; i++) {
+                        std::vector<double> a(T, 0.0);
+                        double top = -INFINITY, z = 0;
+                        auto real_key = [&](int j) { return !padded || I.key_mask[(size_t)b * T + j]; };
+                        for (int j = 0; j < T; j++) {
+                            if (!real_key(j)) continue;
+                            for (int d = 0; d < D; d++) a[j] += at(q, b * T + i, h * D + d) * at(k, b * T + j, h * D + d);
+                            a[j] /= std::sqrt((double)D);
+                            top = std::max(top, a[j]);
+                        }
+                        for (int j = 0; j < T; j++) z += real_key(j) ? std::exp(a[j] - top) : 0.0;
+                        for (int j = 0; j < T; j++) {
+                            a[j] = real_key(j) ? std::exp(a[j] - top) / z : 0.0;
+                            ref_att[(((size_t)b * H + h) * T + i) * T + j] = a[j];
+                            for (int d = 0; d < D; d++) {
+                                const size_t o = ((size_t)(b * T + i) * H + h) * D + d;
+                                ref_out[o] += a[j] * at(v, b * T + j, h * D + d);
+                                mag_out[o] += a[j] * std::fabs(at(v, b * T + j, h * D + d));
+                            }
+                        }
+                    }
+            INFO(label(op, s) << (padded ? " padded" : ""));
+            double att_dev = 0;
+            for (size_t i = 0; i < ref_att.size(); i++) {
+                att_dev = std::max(att_dev, std::fabs(att[i] - ref_att[i]));
+                if (ref_att[i] == 0) CHECK(att[i] == 0);  // a padded key: exactly 0, not tiny
+            }
+            CHECK(att_dev <= 16 * kEps);  // probabilities <= 1: an absolute bound
+            // rounding of a (16 ulps) and of the T-term sum
+            CHECK(max_err(out, [&](int i, int j) {
+                      const size_t o = (size_t)i * H * D + j;
+                      return std::make_pair(ref_out[o], mag_out[o]);
+                  }) <= (16 + 2 * T) * kEps);
+        }
+    }
+}
+
+TEST_CASE("ops: attention ignores the values and keys of padded tokens") {
+    const Op op = attention_op("attention", true);
+    const Shape s = {3, 5, 2, 3};
+    Inst I = build(op, s, 1, false, 5), J = build(op, s, 1, false, 5);
+    // Sequence 2 pads its last 2 tokens: give them other keys and values in J.
+    for (int t = 3; t < 5; t++)
+        for (int j = 0; j < 6; j++) {
+            J["k"].buf[(size_t)(2 * 5 + t) * J["k"].ld + j] += 40;
+            J["v"].buf[(size_t)(2 * 5 + t) * J["v"].ld + j] -= 7;
+        }
+    REQUIRE(op.forward(I) == ADA_OK);
+    REQUIRE(op.forward(J) == ADA_OK);
+    CHECK(logical(I["out"]) == logical(J["out"]));
+    CHECK(logical(I["att"]) == logical(J["att"]));
+}
+
+TEST_CASE("ops: layernorm against a hand computation") {
+    // Row 0: x = (2, 4, 6, 8): μ = 5, σ² = (9 + 1 + 1 + 9)/4 = 5; eps = 4 makes
+    // sqrt(σ² + eps) = 3, so x̂ = (−1, −1/3, 1/3, 1) and with γ = (1, 2, 3, 0.5),
+    // β = (0, 1, −1, 2): y = (−1, 1/3, 0, 2.5). Row 1: x = (1, 1, 1, 1): μ = 1,
+    // σ² = 0, rstd = 1/sqrt(4) = 0.5, x̂ = 0, y = β.
+    const int ld = 6;
+    Vec x = {2, 4, 6, 8, NAN, NAN, 1, 1, 1, 1, NAN, NAN}, y(12, (real)9), mean(2), rstd(2);
+    const Vec gamma = {1, 2, 3, (real)0.5}, beta = {0, 1, -1, 2};
+    REQUIRE(ada_layernorm_forward(ada_mat_of(y.data(), 2, 4, ld), mean.data(), rstd.data(),
+                                  ada_cmat_of(x.data(), 2, 4, ld), gamma.data(), beta.data(), 4.0) == ADA_OK);
+    const double want[2][4] = {{-1, 1.0 / 3, 0, 2.5}, {0, 1, -1, 2}};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++) CHECK(y[(size_t)i * ld + j] == doctest::Approx(want[i][j]).epsilon(4 * kEps));
+    CHECK(y[4] == 9);  // the padding untouched
+    CHECK(mean[0] == 5);
+    CHECK(mean[1] == 1);
+    CHECK(rstd[0] == doctest::Approx(1.0 / 3).epsilon(2 * kEps));
+    CHECK(rstd[1] == (real)0.5);
+}
+
+TEST_CASE("ops: linear and embedding forwards against naive loops") {
+    {
+        const Op op = linear_op("linear", true);
+        Inst I = build(op, {4, 5, 3}, 2, false, 9);
+        REQUIRE(op.forward(I) == ADA_OK);
+        const Tensor &x = I["x"], &W = I["W"], &b = I["b"];
+        // y_ij = b_j + Σ_k x_ik W_jk
+        CHECK(max_err(I["y"], [&](int i, int j) {
+                  double s = at(b, 0, j), mag = std::fabs(s);
+                  for (int k = 0; k < x.cols; k++) {
+                      s += at(x, i, k) * at(W, j, k);
+                      mag += std::fabs(at(x, i, k) * at(W, j, k));
+                  }
+                  return std::make_pair(s, mag);
+              }) <= 2 * (x.cols + 1) * kEps);
+    }
+    {
+        const Op op = embedding_op("embedding", true);
+        const Shape s = {2, 5, 6, 7};
+        Inst I = build(op, s, 2, false, 9);
+        REQUIRE(op.forward(I) == ADA_OK);
+        // out_nj = word[ids_n]_j + pos[n mod T]_j + type[type_ids_n]_j
+        CHECK(max_err(I["out"], [&](int n, int j) {
+                  const double w = at(I["word"], I.ids[(size_t)n], j), p = at(I["pos"], n % s[1], j),
+                               y = at(I["type"], I.type_ids[(size_t)n], j);
+                  return std::make_pair(w + p + y, std::fabs(w) + std::fabs(p) + std::fabs(y));
+              }) <= 2 * kEps);
+    }
 }
