@@ -20,6 +20,7 @@
 #include "train/run_dir.h"
 #include "harness/sweep.h"
 #include "suites/registry.h"
+#include "cli/tokenize_command.h"
 #include "cli/trace_diff.h"
 
 namespace {
@@ -174,6 +175,7 @@ int main(int argc, char **argv) {
     bool report_no_plots = false;
     CLI::App *report = add_report_command(app, report_opt, report_no_plots);
     auto peft_commands = adalora::add_peft_commands(app);  // export, import
+    auto tokenize_command = adalora::add_tokenize_command(app);
     CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (docs/SPEC.md §4)");
     adalora::ScheduleArgs sched;
     CLI::App *schedule = add_schedule_command(app, sched);
@@ -198,6 +200,7 @@ int main(int argc, char **argv) {
         if (*encoder_step) return adalora::cmd_encoder_step(step_cfg, step_args);
         if (*schedule) return adalora::cmd_schedule(sched);
         if (int code = adalora::run_peft_command(*peft_commands); code >= 0) return code;
+        if (int code = adalora::run_tokenize_command(*tokenize_command); code >= 0) return code;
         if (*conventions) {
             std::fputs(adalora::conventions_table().c_str(), stdout);
             return 0;
