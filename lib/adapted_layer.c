@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "adapted_layer.h"
+#include "op_common.h"
 #include "ada_error.h"
 
 /* The dimension letters, read off the views (adapted_layer.h). */
@@ -19,26 +20,6 @@ static real rank_coefficient(real scale, const real *lam, const uint8_t *keep, i
     if (keep && !keep[i]) c = 0;
     return c;
 }
-
-/* One view: data set, shape rows x cols, ld >= cols. */
-static ada_status check_view(const char *fn, const char *name, const void *data, int rows,
-                             int cols, int ld, int want_rows, int want_cols) {
-    if (!data) return ada_fail(ADA_ERR_NULL, "%s: %s is NULL", fn, name);
-    if (rows != want_rows || cols != want_cols)
-        return ada_fail(ADA_ERR_DIM, "%s: %s is %d x %d, must be %d x %d", fn, name, rows, cols,
-                        want_rows, want_cols);
-    if (ld < cols)
-        return ada_fail(ADA_ERR_DIM, "%s: %s.ld = %d, must be >= its %d columns", fn, name, ld,
-                        cols);
-    return ADA_OK;
-}
-
-#define CHECK_VIEW(fn, name, v, want_rows, want_cols)                                       \
-    do {                                                                                    \
-        ada_status view_st = check_view(fn, name, (v).data, (v).rows, (v).cols, (v).ld,      \
-                                        want_rows, want_cols);                              \
-        if (view_st) return view_st;                                                        \
-    } while (0)
 
 /* λ present exactly in the SVD form (likewise dλ: `what` names which). */
 static ada_status check_form_vector(const char *fn, const char *what, ada_form form,
@@ -65,12 +46,12 @@ static ada_status check_layer(const char *fn, layer_dims *d, ada_cmat X, ada_cma
     ADA_REQUIRE_POS(d->d_in, fn);
     ADA_REQUIRE_POS(d->d_out, fn);
     ADA_REQUIRE_POS(d->r, fn);
-    CHECK_VIEW(fn, "X", X, d->n, d->d_in);
-    CHECK_VIEW(fn, "W0", W0, d->d_out, d->d_in);
-    CHECK_VIEW(fn, "P", ad->P, d->d_out, d->r);
-    CHECK_VIEW(fn, "Q", ad->Q, d->r, d->d_in);
-    CHECK_VIEW(fn, "H", cache->H, d->n, d->r);
-    CHECK_VIEW(fn, "G", cache->G, d->n, d->r);
+    ADA_CHECK_VIEW(fn, "X", X, d->n, d->d_in);
+    ADA_CHECK_VIEW(fn, "W0", W0, d->d_out, d->d_in);
+    ADA_CHECK_VIEW(fn, "P", ad->P, d->d_out, d->r);
+    ADA_CHECK_VIEW(fn, "Q", ad->Q, d->r, d->d_in);
+    ADA_CHECK_VIEW(fn, "H", cache->H, d->n, d->r);
+    ADA_CHECK_VIEW(fn, "G", cache->G, d->n, d->r);
     if (!isfinite(ad->scale))
         return ada_fail(ADA_ERR_NONFINITE, "%s: scale is not finite", fn);
     if (ad->lam && !ada_all_finite(ad->lam, (size_t)d->r))
@@ -153,7 +134,7 @@ ada_status ada_layer_forward(ada_mat Y, const ada_layer_cache *cache, ada_cmat X
     layer_dims d;
     ada_status st = check_layer(fn, &d, X, W0, ad, cache);
     if (st) return st;
-    CHECK_VIEW(fn, "Y", Y, d.n, d.d_out);
+    ADA_CHECK_VIEW(fn, "Y", Y, d.n, d.d_out);
     lowrank_forward(Y, cache, X, W0, bias, ad, d);
     return ADA_OK;
 }
@@ -168,11 +149,11 @@ ada_status ada_layer_backward(const ada_layer_grads *grads, ada_mat dG, ada_cmat
     ada_status st = check_layer(fn, &d, X, W0, ad, cache);
     if (st) return st;
     if ((st = check_form_vector(fn, "dlam", ad->form, grads->dlam))) return st;
-    CHECK_VIEW(fn, "dY", dY, d.n, d.d_out);
-    CHECK_VIEW(fn, "dG", dG, d.n, d.r);
-    CHECK_VIEW(fn, "dP", grads->dP, d.d_out, d.r);
-    CHECK_VIEW(fn, "dQ", grads->dQ, d.r, d.d_in);
-    if (grads->dX.data) CHECK_VIEW(fn, "dX", grads->dX, d.n, d.d_in);
+    ADA_CHECK_VIEW(fn, "dY", dY, d.n, d.d_out);
+    ADA_CHECK_VIEW(fn, "dG", dG, d.n, d.r);
+    ADA_CHECK_VIEW(fn, "dP", grads->dP, d.d_out, d.r);
+    ADA_CHECK_VIEW(fn, "dQ", grads->dQ, d.r, d.d_in);
+    if (grads->dX.data) ADA_CHECK_VIEW(fn, "dX", grads->dX, d.n, d.d_in);
     if (!ada_matrix_finite(dY.data, d.n, d.d_out, dY.ld))
         return ada_fail(ADA_ERR_NONFINITE, "%s: dY holds NaN or Inf", fn);
     lowrank_backward(grads, dG, dY, X, W0, ad, cache, d);

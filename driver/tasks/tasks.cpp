@@ -169,7 +169,7 @@ void for_each_chunk(ada_model *m, const Split &split, bool with_targets,
             if (labelled) ls[c] = d.labels.data() + at;
             else ys[c] = d.y.data() + (size_t)at * d.d_out;
         }
-        ada_batch batch = {n, xs.data(), nullptr, nullptr};
+        ada_batch batch = {n, xs.data(), nullptr, nullptr, nullptr};
         if (with_targets) {
             batch.y = labelled ? nullptr : ys.data();
             batch.labels = labelled ? ls.data() : nullptr;
@@ -432,7 +432,7 @@ BatchSampler::BatchSampler(const Split &split, int rows, uint64_t seed) : split_
         ls_.push_back(labels_[c].data());
     }
     const bool labelled = !split.chains.empty() && !split.chains[0].labels.empty();
-    batch_ = {rows, xs_.data(), labelled ? nullptr : ys_.data(), labelled ? ls_.data() : nullptr};
+    batch_ = {rows, xs_.data(), labelled ? nullptr : ys_.data(), labelled ? ls_.data() : nullptr, nullptr};
 }
 
 const ada_batch &BatchSampler::next() {

@@ -16,6 +16,7 @@
 #include "base/hash.h"
 #include "base/read_file.h"
 #include "config/run_config.h"
+#include "tasks/sentence_tasks.h"
 #include "tasks/tasks.h"
 
 namespace adalora {

@@ -27,7 +27,7 @@ BatchSet::BatchSet(const Split &split, long steps, int rows)
     xs_.resize(x.size());
     ys_.resize(x.size());
     ls_.resize(x.size());
-    batch_ = {rows, xs_.data(), labelled_ ? nullptr : ys_.data(), labelled_ ? ls_.data() : nullptr};
+    batch_ = {rows, xs_.data(), labelled_ ? nullptr : ys_.data(), labelled_ ? ls_.data() : nullptr, nullptr};
 }
 
 const ada_batch &BatchSet::at(long i) {

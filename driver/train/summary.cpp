@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "train/adapter_report.h"
+#include "tasks/sentence_tasks.h"
 #include "train/config_json.h"
 #include "train/encoder_report.h"
 #include "train/methods.h"

@@ -6,7 +6,7 @@
 # Each case: `adalora encoder-step` writes one training step's forward and
 # gradients; encoder_check.py rebuilds the step and compares (one line per
 # tensor group). Bounds: forward (every hidden state, the logits, the loss)
-# 1e-5 in float and 1e-10 in double; gradients 1e-9 in double and 1e-3 in
+# 1e-5 in float and 1e-10 in double; gradients 1e-9 in double and 1e-4 in
 # float (float32 against float32: summation order alone moves the last digits
 # of a 6-layer backward).
 #
@@ -18,6 +18,7 @@ out=${3:?usage: encoder.sh FLOAT_DRIVER DOUBLE_DRIVER OUT_DIR PYTHON}
 python=${4:?usage: encoder.sh FLOAT_DRIVER DOUBLE_DRIVER OUT_DIR PYTHON}
 here=$(cd "$(dirname "$0")" && pwd)
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # never a download: the checkpoint is a local folder
+export HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 
 "$python" -c 'import torch, transformers' 2>/dev/null ||
     { echo "crosscheck-encoder: $python cannot import torch and transformers (run make deps)" >&2; exit 2; }
@@ -26,7 +27,7 @@ failed=0; cases=0
 # run_case NAME PRECISION driver options...
 run_case() {
     local name=$1 precision=$2; shift 2
-    local driver=$float_driver fwd=1e-5 grad=1e-3
+    local driver=$float_driver fwd=1e-5 grad=1e-4
     [ "$precision" = double ] && driver=$double_driver fwd=1e-10 grad=1e-9
     cases=$((cases + 1))
     local dir=$out/$name-$precision

@@ -1143,7 +1143,7 @@ TEST_CASE("bad input: a refused forward leaves the last forward usable by backwa
         }
         const real *xs[2] = {x0.data(), x1.data()}, *ys[2] = {y0.data(), y1.data()};
         const int32_t *ls[2] = {l0.data(), l1.data()};
-        ada_batch bad = {5, xs, which < 2 ? ys : nullptr, which < 2 ? nullptr : ls};
+        ada_batch bad = {5, xs, which < 2 ? ys : nullptr, which < 2 ? nullptr : ls, nullptr};
         double loss = 123;
         ada_status st = ada_model_forward(s.m, &bad, &loss, 1);
         CHECK(st == (which < 2 ? ADA_ERR_NONFINITE : ADA_ERR_RANGE));

@@ -143,7 +143,7 @@ TEST_CASE("gradcheck: model 3-layer MLP, svd and lora form, with orth term") {
     Vec x = test::randn(rng, (size_t)n * 6), y = test::randn(rng, (size_t)n * 3);
     const real *xs[1] = {x.data()};
     const real *ys[1] = {y.data()};
-    ada_batch b = {n, xs, ys, nullptr};
+    ada_batch b = {n, xs, ys, nullptr, nullptr};
     const ada_form forms[2] = {ADA_FORM_SVD, ADA_FORM_LORA};
     for (ada_form form : forms) {
         ada_model *m = make_model(kMlp, 3, form, ADA_LOSS_MSE, 61 + (uint64_t)form);
@@ -167,7 +167,7 @@ TEST_CASE("gradcheck: model two chains, sse loss") {
     Vec y0 = test::randn(rng, (size_t)n * 4), y1 = test::randn(rng, (size_t)n * 5);
     const real *xs[2] = {x0.data(), x1.data()};
     const real *ys[2] = {y0.data(), y1.data()};
-    ada_batch b = {n, xs, ys, nullptr};
+    ada_batch b = {n, xs, ys, nullptr, nullptr};
     ada_model *m = make_model(specs, 2, ADA_FORM_SVD, ADA_LOSS_SSE, 71);
     REQUIRE(m->n_chains == 2);
     model_check("model two chains svd sse", m, b, false);
@@ -184,7 +184,7 @@ TEST_CASE("gradcheck: model 3-layer MLP, cross-entropy loss") {
     for (int i = 0; i < n; i++) lab[i] = (int32_t)ada_rng_below(&rng, 3);
     const real *xs[1] = {x.data()};
     const int32_t *ls[1] = {lab.data()};
-    ada_batch b = {n, xs, nullptr, ls};
+    ada_batch b = {n, xs, nullptr, ls, nullptr};
     ada_model *m = make_model(kMlp, 3, ADA_FORM_SVD, ADA_LOSS_CROSS_ENTROPY, 81);
     model_check("model mlp svd cross-entropy", m, b, false);
     ada_model_free(m);

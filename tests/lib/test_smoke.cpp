@@ -21,7 +21,7 @@ TEST_CASE("smoke: adalora on a one-chain MLP lowers the loss") {
     ada_rng rng; ada_rng_seed(&rng, 1);
     test::Vec x = test::randn(rng, 16 * 8), y = test::randn(rng, 16 * 4, 0.5);
     const real *xs[1] = {x.data()}; const real *ys[1] = {y.data()};
-    ada_batch b = {16, xs, ys, nullptr};
+    ada_batch b = {16, xs, ys, nullptr, nullptr};
     ada_step_info info;
     double first = 0;
     for (int t = 0; t < 200; t++) {

@@ -604,7 +604,7 @@ TEST_CASE("trainer: ada_trainer_schedule_now is the schedule at the step in prog
     ada_rng rng; ada_rng_seed(&rng, 2);
     test::Vec x = test::randn(rng, 4 * 6), y = test::randn(rng, 4 * 5);
     const real *xs[1] = {x.data()}; const real *ys[1] = {y.data()};
-    ada_batch b = {4, xs, ys, nullptr};
+    ada_batch b = {4, xs, ys, nullptr, nullptr};
     ada_step_info info;
     for (long done = 0; done < 10; done++) {
         long t = done + 1, budget, want_budget;  // paper numbering: the step in progress is t
