@@ -3,7 +3,9 @@
 #include "formats/le_reals.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -162,10 +164,53 @@ uint64_t read_le64(const std::string &bytes) {
     return n;
 }
 
-Dtype parse_dtype(const Entry &e, const std::string &file) {
-    if (e.dtype == "F32") return Dtype::F32;
-    if (e.dtype == "F64") return Dtype::F64;
-    throw UsageError(file + ": tensor '" + e.name + "' has dtype '" + e.dtype + "', which is not supported (allowed: F32, F64)");
+// The dtypes read as values, in the order messages list them.
+struct DtypeInfo {
+    Dtype dtype;
+    const char *name;
+    size_t size;
+};
+const DtypeInfo kRead[] = {{Dtype::F32, "F32", 4}, {Dtype::F64, "F64", 8}, {Dtype::F16, "F16", 2}, {Dtype::BF16, "BF16", 2}};
+
+// The other safetensors dtypes, which DtypeSet::floats checks and leaves out.
+struct SkippedDtype {
+    const char *name;
+    size_t size;
+};
+const SkippedDtype kSkipped[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+                                 {"U16", 2},  {"I32", 4}, {"U32", 4}, {"I64", 8},     {"U64", 8}};
+
+const DtypeInfo &info_of(Dtype d) {
+    for (const DtypeInfo &i : kRead)
+        if (i.dtype == d) return i;
+    throw std::logic_error("safetensors: unknown Dtype");
+}
+
+// How a reader takes one tensor's dtype: read as `dtype`, or skipped.
+struct TakenDtype {
+    bool read = false;
+    Dtype dtype = Dtype::F32;
+    size_t size = 0;
+};
+
+TakenDtype take_dtype(const Entry &e, DtypeSet accept, const std::string &file) {
+    const size_t readable = accept == DtypeSet::floats ? std::size(kRead) : 2;  // F32, F64 come first
+    std::vector<std::string> allowed;
+    for (size_t i = 0; i < readable; i++) {
+        if (e.dtype == kRead[i].name) return {true, kRead[i].dtype, kRead[i].size};
+        allowed.push_back(kRead[i].name);
+    }
+    std::string also;
+    if (accept == DtypeSet::floats) {
+        std::vector<std::string> skipped;
+        for (const SkippedDtype &k : kSkipped) {
+            if (e.dtype == k.name) return {false, Dtype::F32, k.size};
+            skipped.push_back(k.name);
+        }
+        also = "; tensors of " + join(skipped, ", ") + " are skipped";
+    }
+    throw UsageError(file + ": tensor '" + e.name + "' has dtype '" + e.dtype + "', which is not supported (allowed: " +
+                     join(allowed, ", ") + also + ")");
 }
 
 // The element count of a shape, or false when it overflows 2^63.
@@ -187,8 +232,8 @@ std::string shape_text(const std::vector<int64_t> &shape) {
     return s + "]";
 }
 
-const char *dtype_name(Dtype d) { return d == Dtype::F32 ? "F32" : "F64"; }
-size_t dtype_size(Dtype d) { return d == Dtype::F32 ? 4 : 8; }
+const char *dtype_name(Dtype d) { return info_of(d).name; }
+size_t dtype_size(Dtype d) { return info_of(d).size; }
 Dtype real_dtype() { return sizeof(real) == 4 ? Dtype::F32 : Dtype::F64; }
 
 const Tensor *Safetensors::find(const std::string &name) const {
@@ -197,7 +242,7 @@ const Tensor *Safetensors::find(const std::string &name) const {
     return nullptr;
 }
 
-Safetensors parse_safetensors(const std::string &bytes, const std::string &name) {
+Safetensors parse_safetensors(const std::string &bytes, const std::string &name, DtypeSet accept) {
     auto fail = [&](const std::string &what) { throw UsageError(name + ": " + what); };
     if (bytes.size() < 8)
         fail("truncated: " + std::to_string(bytes.size()) + " bytes, shorter than the 8-byte header length");
@@ -214,8 +259,9 @@ Safetensors parse_safetensors(const std::string &bytes, const std::string &name)
 
     const uint64_t data_size = rest - n;
     std::vector<const Entry *> order;
+    std::map<const Entry *, TakenDtype> taken;
     for (const Entry &e : reader.entries) {
-        const Dtype dtype = parse_dtype(e, name);
+        const TakenDtype dtype = taken[&e] = take_dtype(e, accept, name);
         const uint64_t begin = e.offsets[0], end = e.offsets[1];
         if (begin > end)
             fail("tensor '" + e.name + "': data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -224,8 +270,7 @@ Safetensors parse_safetensors(const std::string &bytes, const std::string &name)
             fail("truncated: tensor '" + e.name + "': data_offsets end " + std::to_string(end) +
                  " runs past the end of the data (" + std::to_string(data_size) + " bytes)");
         uint64_t count;
-        if (!element_count(e.shape, &count) || count > (end - begin) / dtype_size(dtype) ||
-            count * dtype_size(dtype) != end - begin) {
+        if (!element_count(e.shape, &count) || count > (end - begin) / dtype.size || count * dtype.size != end - begin) {
             std::vector<int64_t> shape(e.shape.begin(), e.shape.end());
             fail("tensor '" + e.name + "': shape " + shape_text(shape) + " of " + e.dtype + " does not match its " +
                  std::to_string(end - begin) + " bytes");
@@ -251,9 +296,13 @@ Safetensors parse_safetensors(const std::string &bytes, const std::string &name)
     file.metadata = std::move(reader.metadata);
     const char *data = bytes.data() + 8 + n;
     for (const Entry *e : order) {
+        if (!taken[e].read) {
+            file.skipped[e->name] = e->dtype;
+            continue;
+        }
         Tensor t;
         t.name = e->name;
-        t.dtype = parse_dtype(*e, name);
+        t.dtype = taken[e].dtype;
         t.shape.assign(e->shape.begin(), e->shape.end());
         t.bytes.assign(data + e->offsets[0], e->offsets[1] - e->offsets[0]);
         file.tensors.push_back(std::move(t));
@@ -261,8 +310,8 @@ Safetensors parse_safetensors(const std::string &bytes, const std::string &name)
     return file;
 }
 
-Safetensors read_safetensors(const std::string &path) {
-    return parse_safetensors(read_file(path, kDataFileLimit), path);
+Safetensors read_safetensors(const std::string &path, DtypeSet accept) {
+    return parse_safetensors(read_file(path, kDataFileLimit), path, accept);
 }
 
 std::string serialize_safetensors(const Safetensors &file) {
@@ -301,9 +350,42 @@ Tensor make_tensor(const std::string &name, const std::vector<int64_t> &shape, c
     return t;
 }
 
+float f16_to_float(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h >> 15) << 31, exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | fraction << 13;  // inf, or NaN with its payload
+    } else if (exponent != 0) {
+        bits = sign | (exponent - 15 + 127) << 23 | fraction << 13;  // rebias 15 -> 127
+    } else {
+        // ±0 and subnormals, fraction · 2^-24: exact in float (11 bits at most)
+        const float magnitude = std::ldexp((float)fraction, -24);
+        return sign ? -magnitude : magnitude;
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+float bf16_to_float(uint16_t h) {
+    const uint32_t bits = (uint32_t)h << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
 std::vector<real> tensor_values(const Tensor &t) {
     std::vector<real> v(t.elements());
-    decode_le_reals(t.bytes.data(), v.size(), t.dtype == Dtype::F64, v.data());
+    if (t.dtype == Dtype::F32 || t.dtype == Dtype::F64) {
+        decode_le_reals(t.bytes.data(), v.size(), t.dtype == Dtype::F64, v.data());
+        return v;
+    }
+    float (*const widen)(uint16_t) = t.dtype == Dtype::F16 ? f16_to_float : bf16_to_float;
+    for (size_t i = 0; i < v.size(); i++) {
+        uint16_t h;
+        std::memcpy(&h, t.bytes.data() + 2 * i, 2);
+        v[i] = (real)widen(h);
+    }
     return v;
 }
 

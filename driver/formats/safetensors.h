@@ -8,7 +8,10 @@
 //   the rest   the data: every tensor's bytes, row-major, little-endian,
 //              tiling the rest of the file exactly (no gaps, no overlaps)
 //
-// Only F32 and F64 are supported. The reader trusts nothing in the file: a
+// The reader takes F32 and F64 (DtypeSet::f32_f64, the default: adalora's
+// own files), or also F16 and BF16 with the other safetensors dtypes left
+// out (DtypeSet::floats: pretrained checkpoints, which carry I64 buffers
+// such as position_ids). It trusts nothing in the file: a
 // truncated file, a header length past the end, bad JSON, an unsupported
 // dtype, offsets that overlap, leave gaps, run backwards or past the end, a
 // shape whose element count does not match its byte range, or a duplicate
@@ -29,9 +32,21 @@ extern "C" {
 
 namespace adalora {
 
-enum class Dtype { F32, F64 };
+enum class Dtype { F32, F64, F16, BF16 };
 
-// "F32" or "F64"; the bytes of one element.
+// What a reader takes.
+enum class DtypeSet {
+    // F32 and F64; any other dtype is refused (run adapters, PEFT adapters,
+    // --base-weights: their writers and importers handle these two only).
+    f32_f64,
+    // F32, F64, F16 and BF16; a tensor of another safetensors dtype (BOOL,
+    // U8..U64, I8..I64, F8_E5M2, F8_E4M3) is checked like any other and then
+    // left out, its name and dtype kept in Safetensors::skipped; a dtype
+    // outside that list is refused.
+    floats,
+};
+
+// "F32", "F64", "F16" or "BF16"; the bytes of one element.
 const char *dtype_name(Dtype d);
 size_t dtype_size(Dtype d);
 
@@ -50,15 +65,18 @@ struct Tensor {
 struct Safetensors {
     std::map<std::string, std::string> metadata;  // "__metadata__"
     std::vector<Tensor> tensors;                  // in data order
+    // Tensors left out by DtypeSet::floats: name -> dtype ("I64"). Not written.
+    std::map<std::string, std::string> skipped;
 
     const Tensor *find(const std::string &name) const;  // nullptr when absent
 };
 
 // Parses a whole file held in memory; `name` is the file's name for messages.
-Safetensors parse_safetensors(const std::string &bytes, const std::string &name);
+Safetensors parse_safetensors(const std::string &bytes, const std::string &name,
+                              DtypeSet accept = DtypeSet::f32_f64);
 
 // Reads and parses the file at `path` (UsageError if it cannot be read).
-Safetensors read_safetensors(const std::string &path);
+Safetensors read_safetensors(const std::string &path, DtypeSet accept = DtypeSet::f32_f64);
 
 // The file's bytes: header padded with spaces to a multiple of 8 bytes, then
 // the tensors' data in vector order. Throws std::invalid_argument on a
@@ -72,7 +90,15 @@ Tensor make_tensor(const std::string &name, const std::vector<int64_t> &shape, c
 // A shape as text, "[2, 3]".
 std::string shape_text(const std::vector<int64_t> &shape);
 
-// A tensor's values as `real` (F32 to double is exact; F64 to float rounds).
+// A tensor's values as `real` (F32, F16 and BF16 to double are exact, and
+// F16 and BF16 to float too; F64 to float rounds).
 std::vector<real> tensor_values(const Tensor &t);
+
+// IEEE 754 binary16 (sign, 5 exponent bits biased by 15, 10 fraction bits)
+// as a float, exactly: normals, subnormals (fraction · 2^-24), ±0, ±inf, and
+// NaN with its payload kept in the float's top fraction bits.
+float f16_to_float(uint16_t h);
+// bfloat16: the top 16 bits of a float32, the lower 16 zero.
+float bf16_to_float(uint16_t h);
 
 }  // namespace adalora
