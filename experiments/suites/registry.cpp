@@ -13,10 +13,11 @@ report::SuiteDef orthogonality();
 report::SuiteDef schedule();
 report::SuiteDef digits();
 report::SuiteDef conventions();
+report::SuiteDef sentiment();
 
 const report::Registry &registry() {
     static const report::Registry table = {
-        allocation(), table4(), table5(), svd_cost(), revival(), orthogonality(), schedule(), digits(), conventions(),
+        allocation(), table4(), table5(), svd_cost(), revival(), orthogonality(), schedule(), digits(), conventions(), sentiment(),
     };
     return table;
 }

@@ -1010,7 +1010,7 @@ struct ModelState {
         ys[0] = y0.data(); ys[1] = y1.data();
         ls[0] = l0.data(); ls[1] = l1.data();
         batch = ada_batch{rows, xs, loss == ADA_LOSS_CROSS_ENTROPY ? nullptr : ys,
-                          loss == ADA_LOSS_CROSS_ENTROPY ? ls : nullptr};
+                          loss == ADA_LOSS_CROSS_ENTROPY ? ls : nullptr, nullptr};
         // One hand-made SGD step so λ != 0, then a fresh forward and backward.
         double value;
         REQUIRE(ada_model_forward(m, &batch, &value, 1) == ADA_OK);
@@ -1352,7 +1352,7 @@ TEST_CASE("bad input: ada_trainer_step") {
 
 TEST_CASE("bad input: trainer parts and scores refuse NULL") {
     ada_step_info info;
-    ada_batch b = {1, nullptr, nullptr, nullptr};
+    ada_batch b = {1, nullptr, nullptr, nullptr, nullptr};
     std::string marker = set_marker();
     CHECK(ada_trainer_gradients(nullptr, &b, &info) == ADA_ERR_NULL);
     CHECK(std::string(ada_last_error()) != marker);

@@ -65,7 +65,7 @@ struct Data {
         for (int i = 0; i < kBatches; i++) {
             xp[i] = x.data() + (size_t)i * kRows * kIn;
             yp[i] = y.data() + (size_t)i * kRows * kOut;
-            b[i] = ada_batch{kRows, &xp[i], &yp[i], nullptr};
+            b[i] = ada_batch{kRows, &xp[i], &yp[i], nullptr, nullptr};
         }
     }
     Data(const Data &) = delete;
