@@ -174,12 +174,12 @@ int main(int argc, char **argv) {
     bool report_no_plots = false;
     CLI::App *report = add_report_command(app, report_opt, report_no_plots);
     auto peft_commands = adalora::add_peft_commands(app);  // export, import
-    auto tokenize_command = adalora::add_tokenize_command(app);
     CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (docs/SPEC.md §4)");
     adalora::ScheduleArgs sched;
     CLI::App *schedule = add_schedule_command(app, sched);
     adalora::TraceDiffArgs diff_args;
     CLI::App *trace_diff = add_trace_diff_command(app, diff_args);
+    auto tokenize_command = adalora::add_tokenize_command(app);  // last: the usage lists keep their order
 
     if (int code = parse_command_line(app, train, compare, argc, argv); code >= 0) return code;
     try {
