@@ -175,7 +175,6 @@ int main(int argc, char **argv) {
     bool report_no_plots = false;
     CLI::App *report = add_report_command(app, report_opt, report_no_plots);
     auto peft_commands = adalora::add_peft_commands(app);  // export, import
-    auto tokenize_command = adalora::add_tokenize_command(app);
     CLI::App *conventions = app.add_subcommand("conventions", "print what each convention preset sets (docs/SPEC.md §4)");
     adalora::ScheduleArgs sched;
     CLI::App *schedule = add_schedule_command(app, sched);
@@ -189,6 +188,7 @@ int main(int argc, char **argv) {
     encoder_step->add_option("--perturb", step_args.perturb, "std of the random trainable parameters (λ starts at 0)")
         ->capture_default_str();
     encoder_step->add_option("--rows", step_args.rows, "training sentences in the step (<= --batch)")->capture_default_str();
+    auto tokenize_command = adalora::add_tokenize_command(app);  // last: the usage lists keep their order
 
     if (int code = parse_command_line(app, train, compare, argc, argv); code >= 0) return code;
     try {
