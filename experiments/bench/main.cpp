@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "train/blas_kernel.h"
+#include "encoder_step.h"
 #include "kernels.h"
 #include "train/machine.h"
 #include "config/run_config.h"
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
     benchmark::Initialize(&n, rest.data());
     if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
     bench::register_all(quick ? quick_grid() : full_grid());
+    bench::register_encoder_steps(quick);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -35,7 +35,8 @@ const Metric &standard_metric(const std::string &key) {
                          summary_metric("modules_matching_oracle", "modules = oracle", "modules_matching_oracle"),
                          summary_metric("trainable_params_final", "params (final)", "trainable_params_final", 5),
                          summary_metric("ms_per_step", "ms/step", "ms_per_step"),
-                         summary_metric("final_test_accuracy", "test accuracy", "final_test_accuracy")})
+                         summary_metric("final_test_accuracy", "test accuracy", "final_test_accuracy"),
+                         summary_metric("final_dev_accuracy", "dev accuracy", "final_dev_accuracy")})
             m[x.key] = x;
         return m;
     }();
