@@ -22,7 +22,8 @@
 # column, every trace with `trace-diff --rtol 0 --atol 0`, and every other
 # file (ranks.csv, rank_pattern.json, adapter.safetensors, dumps, the
 # cross-check's diff tables) byte for byte. Logs are not compared (they time
-# themselves). Prints one line per compared file class and ends
+# themselves). A file only AFTER has (the output of a new task or suite) is
+# counted as new, not compared; a file only BEFORE has is a difference. Prints one line per compared file class and ends
 # "same-results: N files identical, M differ"; exits 1 on any difference,
 # 2 on bad usage or a failed build.
 set -uo pipefail
@@ -50,6 +51,13 @@ collect() {
         git -C "$top" worktree remove --force "$wt" >/dev/null 2>&1
         rm -rf "$wt"
         git -C "$top" worktree add --detach "$wt" "$sha" >/dev/null 2>&1 || { echo "same-results: cannot check out $1" >&2; exit 2; }
+        # What `make deps` installed into build/ (the venv, the model, the
+        # sentence data) serves every revision: linked, not installed again.
+        mkdir -p "$wt/build"
+        local asset
+        for asset in assets venv; do
+            [ -e "$top/build/$asset" ] && ln -sfn "$(cd "$top/build/$asset" && pwd -P)" "$wt/build/$asset"
+        done
     fi
     rm -rf "$res"
     # Every step checked by hand: `set -e` does not act inside a function
@@ -128,7 +136,7 @@ fa, fb = files(a), files(b)
 traces = sorted({os.path.dirname(f).split("/trace")[0] + "/trace" for f in fa | fb
                  if f.startswith("traced/") and "/trace/" in f})
 traced_files = {f for f in fa | fb if f.startswith("traced/") and "/trace/" in f}
-same = differ = 0
+same = differ = new = 0
 kinds = {}
 def record(kind, ok, what):
     global same, differ
@@ -141,8 +149,10 @@ def record(kind, ok, what):
 
 for f in sorted((fa | fb) - traced_files):
     pa, pb = os.path.join(a, f), os.path.join(b, f)
-    if f not in fa or f not in fb:
-        record("missing", False, f + (" only after" if f in fb else " only before")); continue
+    if f not in fa:  # a new output (a new task, suite or demo): nothing to compare with
+        new += 1; continue
+    if f not in fb:
+        record("missing after", False, f + " only before"); continue
     name = os.path.basename(f)
     if name == "summary.json" or name == "suite.json":
         ok = strip(json.load(open(pa))) == strip(json.load(open(pb)))
@@ -159,6 +169,6 @@ for t in traces:
 
 for k, (s, d) in sorted(kinds.items()):
     print(f"  {k:28s} {s:5d} identical {d:5d} differ")
-print(f"same-results: {same} files identical, {differ} differ")
+print(f"same-results: {same} files identical, {differ} differ ({new} new files only after, not compared)")
 sys.exit(1 if differ else 0)
 EOF
