@@ -201,6 +201,16 @@ def main():
                      "n/a" if not ref else f"{g / ref:.0%}", int(bench.largest_counter(name, "allocations"))])
     md += [table(["method", "d", "r0", "batch", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "of sgemm", "allocations"], rows), ""]
 
+    md += ["## The encoder's training step (MiniLM's sizes)", "",
+           "One full `ada_trainer_step` of the BERT encoder host (experiments/bench/encoder_step.h): 6 layers, hidden "
+           "384, 12 heads, FFN 1536, every matrix adapted at r0 = 8, B sequences of T tokens, random weights; "
+           "the trainer's phase clock per step.", ""]
+    rows = []
+    for name, plain, keyed, b in sorted(bench.select("encoder_step"), key=lambda x: (x[1][0], x[2]["B"])):
+        rows.append([plain[0], keyed["B"], keyed["T"], fmt(bench.ms(name)), fmt(b.get("tokens_per_s", 0))] +
+                    [fmt(b.get("ms_" + p, 0)) for p in PHASES[:5]])
+    md += [table(["method", "B", "T", "ms/step", "tokens/s"] + PHASES[:5], rows), ""]
+
     md += ["## Kernels", ""]
     rows = []
     for kind in ("layer_forward", "layer_backward", "orth"):
