@@ -10,6 +10,7 @@
 #include "ada_common.h"
 #include "allocator.h"
 #include "importance.h"
+#include "adapted_layer.h"
 #include "model.h"
 #include "optimizer.h"
 #include "orth_reg.h"
@@ -23,6 +24,13 @@ double ada_orth_right_unchecked(real *dQ, int lddq, const real *Q, int ldq, int 
 /* ada_model_orth with norm and weight trusted (the parameters are still
  * checked for NaN and Inf: they are data). */
 ada_status ada_model_orth_unchecked(ada_model *m, double *raw, ada_orth_norm norm, real weight);
+
+/* Module k's update as adapted_layer.h takes it, from the model's parameters
+ * (no keep flags: the mask lives in λ, or in B's column and A's row), and the
+ * views of its gradients in m->grads with dX as the input gradient: what
+ * every host passes to ada_layer_forward/backward for an adapted matrix. */
+ada_adapter ada_model_adapter_unchecked(const ada_model *m, int k);
+ada_layer_grads ada_model_grads_unchecked(ada_model *m, int k, ada_mat dX);
 
 /* ada_triplet_scores without its checks. */
 void ada_triplet_scores_unchecked(real *S, int r, ada_form form, ada_importance_kind kind,

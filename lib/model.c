@@ -258,15 +258,21 @@ ada_adapter_view ada_model_view(const ada_model *m, real *arena, int k) {
 
 /* ---------------------------------------------------------------- forward */
 
-/* Module k's adapter in the arena `params` (keep flags unused: the mask lives in λ
- * or in the zeroed B column and A row, trainer.h). */
-static ada_adapter adapter_of(const ada_model *m, int k) {
+ada_adapter ada_model_adapter_unchecked(const ada_model *m, int k) {
     const ada_module *mod = &m->modules[k];
     const int r = m->config.r0;
     ada_adapter_view v = ada_model_view(m, m->params, k);
     ada_adapter ad = {m->config.form, ada_cmat_of(v.P, mod->d_out, r, r), v.lam, NULL,
                       ada_cmat_of(v.Q, r, mod->d_in, mod->d_in), m->scale};
     return ad;
+}
+
+ada_layer_grads ada_model_grads_unchecked(ada_model *m, int k, ada_mat dX) {
+    const ada_module *mod = &m->modules[k];
+    const int r = m->config.r0;
+    ada_adapter_view g = ada_model_view(m, m->grads, k);
+    ada_layer_grads grads = {dX, ada_mat_of(g.P, mod->d_out, r, r), g.lam, ada_mat_of(g.Q, r, mod->d_in, mod->d_in)};
+    return grads;
 }
 
 /* The saved H and G of module mod for `rows` rows. */
@@ -347,7 +353,7 @@ static ada_status mlp_forward(void *self, const ada_batch *batch, double *loss, 
         ada_module *mod = &m->modules[k];
         int first = k == 0 || m->modules[k - 1].chain != mod->chain;
         mod->x = first ? batch->x[mod->chain] : m->modules[k - 1].a;
-        ada_adapter ad = adapter_of(m, k);
+        ada_adapter ad = ada_model_adapter_unchecked(m, k);
         ada_layer_cache cache = cache_of(m, mod, rows);
         st = ada_layer_forward(ada_mat_of(mod->z, rows, mod->d_out, mod->d_out), &cache,
                                ada_cmat_of(mod->x, rows, mod->d_in, mod->d_in),
@@ -391,12 +397,9 @@ static ada_status mlp_backward(void *self) {
         }
         int first = k == 0 || m->modules[k - 1].chain != mod->chain;
         real *dX = first ? NULL : m->modules[k - 1].da;
-        ada_adapter ad = adapter_of(m, k);
+        ada_adapter ad = ada_model_adapter_unchecked(m, k);
         ada_layer_cache cache = cache_of(m, mod, rows);
-        ada_adapter_view g = ada_model_view(m, m->grads, k);
-        ada_layer_grads grads = {ada_mat_of(dX, rows, mod->d_in, mod->d_in),
-                                 ada_mat_of(g.P, mod->d_out, r, r), g.lam,
-                                 ada_mat_of(g.Q, r, mod->d_in, mod->d_in)};
+        ada_layer_grads grads = ada_model_grads_unchecked(m, k, ada_mat_of(dX, rows, mod->d_in, mod->d_in));
         ada_status st = ada_layer_backward(&grads, ada_mat_of(m->dg, rows, r, r),
                                            ada_cmat_of(mod->dz, rows, mod->d_out, mod->d_out),
                                            ada_cmat_of(mod->x, rows, mod->d_in, mod->d_in),

@@ -330,18 +330,6 @@ ada_cmat ada_encoder_hidden(const ada_encoder *e, int l) {
 
 /* ---------------------------------------------------------------- matrices */
 
-/* Adapted matrix k's update in the model's parameters (the mask lives in λ,
- * or in B's column and A's row, trainer.h: no keep flags here). */
-static ada_adapter adapter_of(const ada_encoder *e, int k) {
-    const ada_model *m = e->model;
-    const ada_module *mod = &m->modules[k];
-    const int r = m->config.r0;
-    ada_adapter_view v = ada_model_view(m, m->params, k);
-    ada_adapter ad = {m->config.form, ada_cmat_of(v.P, mod->d_out, r, r), v.lam, NULL,
-                      ada_cmat_of(v.Q, r, mod->d_in, mod->d_in), m->scale};
-    return ad;
-}
-
 static ada_layer_cache cache_of(const ada_encoder *e, int k, int rows) {
     const int r = e->cfg.adapters.r0;
     const size_t slot = (size_t)e->cfg.max_batch * e->cfg.max_seq * r;
@@ -360,7 +348,7 @@ static ada_status matrix_forward(ada_encoder *e, int l, int t, ada_mat Y, ada_cm
     const int k = e->module_of[l][t];
     const real *b = e->w.layer[l].b[t];
     if (k < 0) return ada_linear_forward(Y, X, weight_of(e, l, t), b);
-    ada_adapter ad = adapter_of(e, k);
+    ada_adapter ad = ada_model_adapter_unchecked(e->model, k);
     ada_layer_cache cache = cache_of(e, k, X.rows);
     return ada_layer_forward(Y, &cache, X, weight_of(e, l, t), b, &ad);
 }
@@ -371,14 +359,10 @@ static ada_status matrix_backward(ada_encoder *e, int l, int t, ada_mat dX, ada_
                                   ada_cmat X) {
     const int k = e->module_of[l][t];
     if (k < 0) return ada_linear_backward(dX, ada_mat_of(NULL, 0, 0, 0), NULL, dY, X, weight_of(e, l, t));
-    ada_model *m = e->model;
-    const ada_module *mod = &m->modules[k];
-    const int r = m->config.r0;
-    ada_adapter ad = adapter_of(e, k);
+    const int r = e->model->config.r0;
+    ada_adapter ad = ada_model_adapter_unchecked(e->model, k);
     ada_layer_cache cache = cache_of(e, k, X.rows);
-    ada_adapter_view g = ada_model_view(m, m->grads, k);
-    ada_layer_grads grads = {dX, ada_mat_of(g.P, mod->d_out, r, r), g.lam,
-                             ada_mat_of(g.Q, r, mod->d_in, mod->d_in)};
+    ada_layer_grads grads = ada_model_grads_unchecked(e->model, k, dX);
     return ada_layer_backward(&grads, ada_mat_of(e->g_dg, X.rows, r, r), dY, X,
                               weight_of(e, l, t), &ad, &cache);
 }
