@@ -61,6 +61,21 @@ static double cubic_budget(long step, const ada_schedule *s) {
     return (double)s->bT + (double)(s->b0 - s->bT) * remain * remain * remain;
 }
 
+/* Row 6, PEFT: RankAllocator.budget_schedule's own expression
+ * (peft/tuners/adalora/layer.py), evaluated as CPython evaluates it:
+ *   mul_coeff = 1 - (step - tinit) / (total_step - tfinal - tinit)
+ *   budget = int((init_bgt - target_bgt) * (mul_coeff ** 3) + target_bgt)
+ * in IEEE doubles, in this order, the cube by the C library's pow (CPython's
+ * float ** int calls it), truncated toward zero by int(). cubic_budget's
+ * order and r·r·r land on the other side of a whole number where the exact
+ * value is one (144 matrices, r0 16, target_r 4, T 1000, t_i 196, t_f 132,
+ * step 252: 1907 there, 1906 here and in PEFT). */
+static long peft_budget(long step, const ada_schedule *s) {
+    double mul_coeff = 1.0 - (double)(step - s->t_init) / (double)(s->total - s->t_final - s->t_init);
+    double value = (double)(s->b0 - s->bT) * pow(mul_coeff, 3.0) + (double)s->bT;
+    return (long)value;
+}
+
 /* The checks both queries share: a valid schedule and 0 <= step <= T. */
 static ada_status check_query(const char *fn, const void *out, const char *out_name, long step,
                               const ada_schedule *s) {
@@ -81,9 +96,9 @@ ada_status ada_budget_at(long *budget, ada_phase *phase, long step, const ada_sc
     if (ph == ADA_PHASE_WARMUP) b = s->b0;
     else if (ph == ADA_PHASE_FINAL) b = s->bT;
     else {
-        double exact = cubic_budget(step, s);
-        /* Row 6: PEFT truncates with int(); the paper leaves it open: nearest. */
-        b = s->rounding == ADA_ROUND_FLOOR ? (long)floor(exact) : lround(exact);
+        /* Row 6: PEFT truncates its own expression with int(); the paper
+         * leaves the rounding open: nearest. */
+        b = s->rounding == ADA_ROUND_FLOOR ? peft_budget(step, s) : lround(cubic_budget(step, s));
     }
     *budget = b;
     if (phase) *phase = ph;

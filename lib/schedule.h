@@ -15,7 +15,9 @@
  *                      steps as in the decay (no-ops when b(0) keeps every
  *                      triplet) (paper); THROUGH_TINIT: step <= tinit, no mask
  *                      in warm-up (PEFT's budget_schedule)
- *   row 6  rounding    NEAREST (the paper leaves it open) or FLOOR (PEFT's int())
+ *   row 6  rounding    NEAREST (the paper leaves it open) or FLOOR (PEFT's int()
+ *                      of PEFT's own expression, evaluated in its order of
+ *                      operations with pow: bit-exact to PEFT's budgets)
  * Masks run at every step number divisible by ΔT in the decay. In both, the final phase starts at T − t_f with a forced mask at b(T);
  * after it the stored pattern is re-applied every step (FREEZE, paper and
  * PEFT), or re-selected every step from the frozen EMAs (RECOMPUTE, the

@@ -126,7 +126,7 @@ int cmd_schedule(const ScheduleArgs &a) {
                          std::to_string(a.tinit + a.tfinal));
     const bool peft = s.step_base == 0;
     std::printf("# adalora schedule: Eq. 14 with (t - t_i) in the cubic term, convention %s\n", a.convention.c_str());
-    std::printf("# %s\n", peft ? "steps 0..T-1 (global_step), warm-up step <= tinit, int() of the cubic value"
+    std::printf("# %s\n", peft ? "steps 0..T-1 (global_step), warm-up step <= tinit, int() of PEFT's own cubic expression"
                                : "steps 1..T, warm-up t < t_i, the cubic value rounded to nearest");
     std::printf("# t b(t)\n");
     for (long t = peft ? 0 : 1; t <= (peft ? a.total - 1 : a.total); t++) {

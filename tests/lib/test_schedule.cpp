@@ -117,6 +117,32 @@ TEST_CASE("schedule: peft convention, Eq. 14 budgets and phases by hand (warm-up
     });
 }
 
+TEST_CASE("schedule: peft rounding is PEFT's own expression, bit for bit, where the exact budget is whole") {
+    // Values from CPython evaluating PEFT's budget_schedule expression,
+    // int((b0 - bT) * (1 - (step - ti)/(T - tf - ti)) ** 3 + bT); `exact` is
+    // the rational value. PEFT lands below a whole number where its floats
+    // round down, and cubic_budget's order (bT + (b0 - bT) r r r) need not.
+    struct Case {
+        long b0, bT, ti, tf, T, step, peft, exact;
+    };
+    const Case cases[] = {
+        {2304, 576, 196, 132, 1000, 252, 1906, 1907},  // the issue's 144 matrices, r0 16 -> 4: 1728 (11/12)^3 = 1331
+        {130, 5, 4, 6, 15, 8, 5, 6},                   // (b0 - bT) (2/5)^3 = 8 exactly; floats give 5.999...
+        {130, 5, 4, 6, 15, 6, 31, 32},                 // (4/5)^3: 31.999...
+        {221, 5, 4, 6, 16, 9, 5, 6},                   // (1/6)^3 * 216
+    };
+    for (const Case &c : cases) {
+        ada_schedule s{};
+        s.b0 = c.b0; s.bT = c.bT; s.t_init = c.ti; s.t_final = c.tf; s.total = c.T; s.delta_t = 1;
+        s.final_phase = ADA_FINAL_FREEZE;
+        ada_schedule_set_convention(&s, ADA_SCHED_PEFT);
+        long b = -1;
+        REQUIRE(ada_budget_at(&b, nullptr, c.step, &s) == ADA_OK);
+        CAPTURE(c.b0); CAPTURE(c.step); CAPTURE(c.exact);
+        CHECK(b == c.peft);
+    }
+}
+
 TEST_CASE("schedule: rows 4-6 are independent switches (each alone on top of the paper's)") {
     ada_schedule floor_only = setting(ADA_SCHED_PAPER), warm_only = setting(ADA_SCHED_PAPER);
     floor_only.rounding = ADA_ROUND_FLOOR;            // row 6 alone: t_i = 10 still decays
