@@ -50,6 +50,12 @@ static ada_status check_config(const ada_train_config *c, const ada_model *m, do
     if ((st = ada_check_ema_rate(fn, "beta1", c->beta1))) return st;
     if ((st = ada_check_ema_rate(fn, "beta2", c->beta2))) return st;
     if ((st = ada_check_ties(fn, c->ties))) return st;
+    if (c->final_emas != ADA_FINAL_EMAS_KEEP && c->final_emas != ADA_FINAL_EMAS_RESET)
+        return ada_fail(ADA_ERR_RANGE, "%s: final_emas = %d, allowed: 0 (keep), 1 (reset)", fn,
+                        (int)c->final_emas);
+    if (c->final_emas == ADA_FINAL_EMAS_RESET && c->schedule.final_phase == ADA_FINAL_RECOMPUTE)
+        return ada_fail(ADA_ERR_RANGE, "%s: final_emas = 1 (reset) with final_phase = 1 (recompute): "
+                                       "the final masks would be chosen from emptied EMAs; allowed: keep", fn);
     return ada_schedule_check(&c->schedule, m->n_triplets);
 }
 
@@ -356,8 +362,8 @@ static ada_status mask_to_budget(ada_trainer *tr, long budget, real *threshold) 
 
 /* The trainer's own allocation at the end of a step: Eq. 8 to the budget at a
  * mask step, then the pattern's zeros; a fixed-rank trainer keeps everything. */
-static ada_status own_allocation(ada_trainer *tr, long *budget, ada_mask_action *action,
-                                 real *threshold) {
+static ada_status own_allocation(ada_trainer *tr, long *budget, ada_phase phase,
+                                 ada_mask_action *action, real *threshold) {
     ada_model *m = tr->model;
     const ada_train_config *c = &tr->config;
     if (!c->prune) { /* fixed rank: everything is kept */
@@ -367,6 +373,11 @@ static ada_status own_allocation(ada_trainer *tr, long *budget, ada_mask_action 
     }
     ada_status st;
     if (*action == ADA_ACTION_MASK && (st = mask_to_budget(tr, *budget, threshold))) return st;
+    /* Row 9: PEFT empties its EMAs right after the forced final mask. */
+    if (*action == ADA_ACTION_MASK && phase == ADA_PHASE_FINAL && c->final_emas == ADA_FINAL_EMAS_RESET) {
+        memset(tr->ibar, 0, sizeof(real) * m->n_params);
+        memset(tr->ubar, 0, sizeof(real) * m->n_params);
+    }
     if (*action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
     return ADA_OK;
 }
@@ -401,7 +412,7 @@ static ada_status allocate(ada_trainer *tr, ada_step_info *info, const ada_step_
     if (hooked && (st = h->allocate(h->ctx, tr, &ext))) return st;
     double t0 = now_ms();
     real threshold = (real)NAN;
-    if ((st = own_allocation(tr, &budget, &action, &threshold))) return st;
+    if ((st = own_allocation(tr, &budget, phase, &action, &threshold))) return st;
     count_pattern(tr, action, info);
     info->budget = hooked ? ext.budget : budget;
     info->phase = phase;
@@ -452,7 +463,7 @@ ada_status ada_trainer_skip_step(ada_trainer *tr, ada_step_info *info) {
      * skipped final one more than b(T). */
     own_budget = budget;
     real threshold = (real)NAN;
-    if ((st = own_allocation(tr, &own_budget, &action, &threshold))) return st;
+    if ((st = own_allocation(tr, &own_budget, phase, &action, &threshold))) return st;
     count_pattern(tr, action, info);
     info->budget = tr->config.prune ? budget : tr->model->n_triplets;
     info->phase = phase;

@@ -41,6 +41,13 @@ extern "C" {
 /* Row 3: the weights w in I = |w · g|. */
 typedef enum { ADA_SENS_PRE_STEP = 0, ADA_SENS_POST_STEP = 1 } ada_sens_weights;
 
+/* Row 9, the EMAs after the forced mask at T − t_f (final_phase FREEZE):
+ * KEEP them as they were (the paper; nothing reads them afterwards), or
+ * RESET them to 0 (PEFT's update_and_allocate calls reset_ipt() there). Only
+ * the traced values and a checkpoint's EMAs differ; RECOMPUTE reads the
+ * EMAs at every final step, so it needs KEEP. */
+typedef enum { ADA_FINAL_EMAS_KEEP = 0, ADA_FINAL_EMAS_RESET = 1 } ada_final_emas;
+
 typedef struct {
     ada_optimizer_config opt;
     double clip;                   /* global gradient-norm bound; 0 = no clipping */
@@ -54,6 +61,7 @@ typedef struct {
     ada_sens_weights sens_weights; /* row 3 */
     ada_ties ties;                 /* row 7 */
     ada_schedule schedule;         /* Eq. 14 and rows 4–6, 8 */
+    ada_final_emas final_emas;     /* row 9 */
 } ada_train_config;
 
 typedef struct {

@@ -126,6 +126,9 @@ CLI::App *add_trace_diff_command(CLI::App &app, adalora::TraceDiffArgs &a) {
     trace_diff->add_option("B", a.b, "second trace directory")->required();
     trace_diff->add_option("--rtol", a.rtol, "largest allowed max|a-b| / max(max|a|, max|b|)")->capture_default_str();
     trace_diff->add_option("--atol", a.atol, "largest allowed max|a-b| when rtol fails")->capture_default_str();
+    trace_diff->add_option("--ignore", a.ignore,
+                           "scalars and tensor kinds left out of the comparison, e.g. S,orth_raw,phase "
+                           "(what the other implementation does not expose)");
     return trace_diff;
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/read_file.h"
+#include "base/util.h"
 #include "formats/npy.h"
 #include "config/run_config.h"
 #include "train/run_index.h"
@@ -170,6 +171,7 @@ public:
                     differences_ ? (std::to_string(differences_) + " beyond tolerance (rtol " + number(args_.rtol) +
                                     ", atol " + number(args_.atol) + ")").c_str()
                                  : ("equal within rtol " + number(args_.rtol) + ", atol " + number(args_.atol)).c_str());
+        if (!args_.ignore.empty()) std::printf("trace-diff: not compared (--ignore): %s\n", args_.ignore.c_str());
         return differences_ ? 1 : 0;
     }
 
@@ -185,12 +187,25 @@ private:
     }
 };
 
-// The keys of two objects must agree; `what` names the place for the message.
-void require_same_keys(const json &a, const json &b, const std::string &what) {
+// The keys of two objects must agree, except the ignored ones; `what` names
+// the place for the message.
+void require_same_keys(const json &a, const json &b, const std::string &what, const std::set<std::string> &ignored) {
     for (auto &[k, v] : a.items())
-        if (!b.contains(k)) throw UsageError("trace-diff: " + what + ": '" + k + "' is in A but not in B");
+        if (!b.contains(k) && !ignored.count(k)) throw UsageError("trace-diff: " + what + ": '" + k + "' is in A but not in B");
     for (auto &[k, v] : b.items())
-        if (!a.contains(k)) throw UsageError("trace-diff: " + what + ": '" + k + "' is in B but not in A");
+        if (!a.contains(k) && !ignored.count(k)) throw UsageError("trace-diff: " + what + ": '" + k + "' is in B but not in A");
+}
+
+// --ignore: names of scalars or tensor kinds; the step's own structure
+// (steps, modules, keep masks) cannot be ignored.
+std::set<std::string> ignored_keys(const std::string &list) {
+    std::set<std::string> keys;
+    for (const std::string &k : split_list(list)) {
+        if (k == "keep" || k == "budget" || k == "action" || k == "kept")
+            throw UsageError("--ignore " + k + ": budgets, actions, kept counts and keep masks are always compared");
+        keys.insert(k);
+    }
+    return keys;
 }
 
 }  // namespace
@@ -198,6 +213,7 @@ void require_same_keys(const json &a, const json &b, const std::string &what) {
 int cmd_trace_diff(const TraceDiffArgs &args) {
     if (!(args.rtol >= 0) || !std::isfinite(args.rtol)) throw UsageError("--rtol = " + number(args.rtol) + ": must be finite and >= 0");
     if (!(args.atol >= 0) || !std::isfinite(args.atol)) throw UsageError("--atol = " + number(args.atol) + ": must be finite and >= 0");
+    const std::set<std::string> ignored = ignored_keys(args.ignore);
     const Trace a = load_trace(args.a), b = load_trace(args.b);
     if (a.steps.size() != b.steps.size() || !std::equal(a.steps.begin(), a.steps.end(), b.steps.begin(),
                                                         [](const auto &x, const auto &y) { return x.first == y.first; }))
@@ -217,18 +233,19 @@ int cmd_trace_diff(const TraceDiffArgs &args) {
         for (const auto &[step, entry_a] : a.steps) {
             const json &ea = *entry_a, &eb = *b.steps.at(step);
             const std::string at = "step " + std::to_string(step);
-            require_same_keys(ea["scalars"], eb["scalars"], at + " scalars");
-            require_same_keys(ea["tensors"], eb["tensors"], at + " modules");
+            require_same_keys(ea["scalars"], eb["scalars"], at + " scalars", ignored);
+            require_same_keys(ea["tensors"], eb["tensors"], at + " modules", {});
             for (auto &[module, kinds] : ea["tensors"].items())
-                require_same_keys(kinds, eb["tensors"][module], at + ", module " + module + " tensors");
+                require_same_keys(kinds, eb["tensors"][module], at + ", module " + module + " tensors", ignored);
         }
         for (const auto &[step, entry_a] : a.steps) {
             const json &ea = *entry_a, &eb = *b.steps.at(step);
             const std::string at = "step " + std::to_string(step);
-            for (auto &[key, value] : ea["scalars"].items()) cmp.scalar(step, key, value, eb["scalars"][key]);
+            for (auto &[key, value] : ea["scalars"].items())
+                if (!ignored.count(key)) cmp.scalar(step, key, value, eb["scalars"][key]);
             for (auto &[module, kinds] : ea["tensors"].items())
                 for (auto &[kind, file] : kinds.items())
-                    cmp.tensor(step, module, kind, tensor_file(a, file, at + " " + module + "." + kind),
+                    if (!ignored.count(kind)) cmp.tensor(step, module, kind, tensor_file(a, file, at + " " + module + "." + kind),
                                tensor_file(b, eb["tensors"][module][kind], at + " " + module + "." + kind));
         }
     } catch (const json::exception &e) {

@@ -9,6 +9,11 @@
 // summary line; returns 0 when equal within tolerance, 1 when not. Missing
 // directories, malformed indexes, different step sets, modules, tensor kinds
 // or shapes are bad input (UsageError, exit 2).
+//
+// --ignore K1,K2 names scalars or tensor kinds that one implementation does
+// not expose (PEFT keeps no triplet scores S between mask steps, no raw
+// regulariser, no phase label): they are left out of the comparison and may
+// be missing from either trace; the summary lists them as not compared.
 #pragma once
 
 #include <string>
@@ -18,6 +23,7 @@ namespace adalora {
 struct TraceDiffArgs {
     std::string a, b;
     double rtol = 1e-9, atol = 0.0;
+    std::string ignore;  // comma-separated scalar names and tensor kinds
 };
 
 int cmd_trace_diff(const TraceDiffArgs &args);

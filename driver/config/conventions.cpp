@@ -23,6 +23,8 @@ const std::vector<ConventionRow> &convention_rows() {
         {"ties", "7", "ties at the threshold", "exact", "kthvalue", "kthvalue", {"exact", "kthvalue"}},
         {"final-phase", "8-9", "after the forced mask at T - t_f", "freeze-pattern", "freeze-pattern", "recompute",
          {"freeze-pattern", "recompute"}},
+        {"final-emas", "9", "importance EMAs after the forced mask at T - t_f (PEFT: reset_ipt)", "keep", "reset",
+         "keep", {"keep", "reset"}},
         {"scale-eps", "10", "s = alpha / (r0 + eps)", "0", "1e-5", "1e-5", {}},
         {"init-std", "11", "std of the Gaussian P, Q (B: 0, A for LoRA)", "0.02", "0.02", "0.02", {}},
         {"clip", "3 (original)", "global gradient-norm clipping before the sensitivity (0: off)", "0", "0", "1.0", {}},
@@ -71,6 +73,14 @@ void validate_conventions(const RunConfig &cfg) {
         }
         if (!ok) throw UsageError("--" + row.option + " = '" + v + "': allowed values are " + list);
     }
+    const auto value_of = [&cfg](const char *option) {
+        for (const auto &row : convention_rows())
+            if (row.option == option) return convention_value(cfg, row);
+        return std::string();
+    };
+    if (value_of("final-emas") == "reset" && value_of("final-phase") == "recompute")
+        throw UsageError("--final-emas = 'reset' with --final-phase = 'recompute': the final masks would be "
+                         "chosen from emptied EMAs; allowed: --final-emas keep");
 }
 
 void apply_conventions(const RunConfig &cfg, ada_model_config &model, ada_train_config &train) {
@@ -89,6 +99,7 @@ void apply_conventions(const RunConfig &cfg, ada_model_config &model, ada_train_
         else if (o == "ties") train.ties = v == "kthvalue" ? ADA_TIES_KTHVALUE : ADA_TIES_EXACT;
         else if (o == "final-phase")
             train.schedule.final_phase = v == "recompute" ? ADA_FINAL_RECOMPUTE : ADA_FINAL_FREEZE;
+        else if (o == "final-emas") train.final_emas = v == "reset" ? ADA_FINAL_EMAS_RESET : ADA_FINAL_EMAS_KEEP;
         else if (o == "scale-eps") model.scale_eps = std::strtod(v.c_str(), nullptr);
         else if (o == "init-std") model.init_std = std::strtod(v.c_str(), nullptr);
         else if (o == "clip") train.clip = std::strtod(v.c_str(), nullptr);

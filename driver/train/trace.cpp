@@ -134,8 +134,6 @@ void Tracer::before_mask(long t) {
     write_arena(t, m_->params, "", "_pre", !svd, svd, !svd);  // what masking may change
     write_arena(t, m_->grads, "grad_", "", true, true, true);
     if (!tr_->config.prune) return;
-    write_arena(t, tr_->ibar, "ibar_", "", true, true, true);
-    write_arena(t, tr_->ubar, "ubar_", "", true, true, true);
     // Eq. 9 now, as the allocator would score; tr->scores is put back as it was.
     std::copy_n(tr_->scores, saved_scores_.size(), saved_scores_.data());
     if (ada_trainer_scores(tr_) != ADA_OK) throw std::runtime_error(std::string("trace scores: ") + ada_last_error());
@@ -148,6 +146,10 @@ void Tracer::after_step(long t, const ada_step_info &info) {
     if (!traced(t)) return;
     write_arena(t, m_->params, "", "", true, true, true);
     for (int k = 0; k < m_->n_modules; k++) write_keep(t, k);
+    if (tr_->config.prune) {  // the EMAs as the step leaves them (row 9: PEFT empties them at the forced mask)
+        write_arena(t, tr_->ibar, "ibar_", "", true, true, true);
+        write_arena(t, tr_->ubar, "ubar_", "", true, true, true);
+    }
     step_["scalars"] = {{"schedule_step", info.schedule_step},
                         {"loss", json_number(info.loss)},
                         {"task_loss", json_number(info.task_loss)},

@@ -203,6 +203,8 @@ class RankAllocator:
             budget, action = self.n_triplets, "none"
         elif action == "mask":
             threshold = self.mask_to_budget(model, budget, scores)
+            if phase == "final" and self.conv.final_emas == "reset":
+                self.reset_ipt()  # row 9, PEFT: reset_ipt() right after the forced mask
         elif action == "reapply" or self.hard_delete:
             self.mask_using_rank_pattern(model)
         return {"budget": budget, "phase": phase, "action": action,

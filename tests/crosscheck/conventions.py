@@ -16,6 +16,7 @@ ALLOWED = {
     "budget-rounding": ("nearest", "floor"),
     "ties": ("exact", "kthvalue"),
     "final-phase": ("freeze-pattern", "recompute"),
+    "final-emas": ("keep", "reset"),
 }
 NUMERIC = ("scale-eps", "init-std", "clip")
 
@@ -53,4 +54,5 @@ class Conventions:
         self.budget_rounding = schedule["budget-rounding"]
         self.ties = rows["ties"]
         self.final_phase = rows["final-phase"]
+        self.final_emas = rows.get("final-emas", "keep")  # dumps before the row existed kept them
         self.numbers = {k: float(rows[k]) for k in NUMERIC if k in rows}

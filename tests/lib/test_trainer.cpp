@@ -464,6 +464,43 @@ TEST_CASE("trainer: the kept count follows the cubic schedule, then the pattern 
     }
 }
 
+TEST_CASE("trainer: final_emas RESET empties Ī and Ū at the forced mask (PEFT's reset_ipt) and changes nothing else") {
+    ada_model_config mc = model_config();
+    ada_train_config keep_cfg = train_config(), reset_cfg = train_config();
+    reset_cfg.final_emas = ADA_FINAL_EMAS_RESET;
+    Rig keep(mc, keep_cfg), reset(mc, reset_cfg);
+    Data d(23);
+    ada_step_info a, b;
+    const long forced = keep_cfg.schedule.total - keep_cfg.schedule.t_final;
+    for (long t = 1; t <= keep_cfg.schedule.total; t++) {
+        CAPTURE(t);
+        REQUIRE(ada_trainer_step(keep.tr, d.at(t - 1), &a) == ADA_OK);
+        REQUIRE(ada_trainer_step(reset.tr, d.at(t - 1), &b) == ADA_OK);
+        // Nothing reads the EMAs after the forced mask: the runs stay equal.
+        CHECK(keep.arena(keep.m->params) == reset.arena(reset.m->params));
+        CHECK(keep.keep() == reset.keep());
+        CHECK(a.budget == b.budget);
+        if (t < forced) {
+            CHECK(keep.arena(keep.tr->ibar) == reset.arena(reset.tr->ibar));
+        } else {
+            CHECK(!all_zero(keep.arena(keep.tr->ibar)));
+            CHECK(all_zero(reset.arena(reset.tr->ibar)));
+            CHECK(all_zero(reset.arena(reset.tr->ubar)));
+        }
+    }
+    // With the authors' recomputed final masks the EMAs are read every final step: refused.
+    ada_train_config bad = train_config();
+    bad.final_emas = ADA_FINAL_EMAS_RESET;
+    bad.schedule.final_phase = ADA_FINAL_RECOMPUTE;
+    ada_trainer *tr = nullptr;
+    CHECK(ada_trainer_create(&tr, keep.m, &bad) == ADA_ERR_RANGE);
+    CHECK(std::string(ada_last_error()).find("final_emas") != std::string::npos);
+    bad.final_emas = (ada_final_emas)7;
+    bad.schedule.final_phase = ADA_FINAL_FREEZE;
+    CHECK(ada_trainer_create(&tr, keep.m, &bad) == ADA_ERR_RANGE);
+    CHECK(tr == nullptr);
+}
+
 // ------------------------------------------------------------------ (g)
 
 TEST_CASE("trainer: prune-LoRA with hard_delete keeps a pruned doublet's B column and A row at 0") {

@@ -63,6 +63,9 @@ TEST_CASE("conventions: each preset sets every row of the conventions table of d
     CHECK(peft.train.schedule.rounding == ADA_ROUND_FLOOR);
     CHECK(peft.train.ties == ADA_TIES_KTHVALUE);
     CHECK(peft.train.schedule.final_phase == ADA_FINAL_FREEZE);
+    CHECK(peft.train.final_emas == ADA_FINAL_EMAS_RESET);  // reset_ipt() after the forced mask
+    CHECK(paper.train.final_emas == ADA_FINAL_EMAS_KEEP);
+    CHECK(orig.train.final_emas == ADA_FINAL_EMAS_KEEP);
     CHECK(peft.model.scale_eps == doctest::Approx(1e-5));
     CHECK(peft.train.clip == 0.0);
     // the authors' code: PEFT's rows, clipping at 1.0, the mask recomputed in the final phase
@@ -98,6 +101,12 @@ TEST_CASE("conventions: bad presets and row values name the option and the allow
     CHECK(msg({"--convention=torch"}).find("paper, peft, original") != std::string::npos);
     CHECK(msg({"--orth-norm=l1"}).find("squared, plain") != std::string::npos);
     CHECK(msg({"--ties=random"}).find("--ties") != std::string::npos);
+    CHECK(msg({"--final-emas=zero"}).find("keep, reset") != std::string::npos);
+    // PEFT's reset with the authors' recomputed final masks: refused, naming both
+    const std::string both = msg({"--convention=peft", "--final-phase=recompute"});
+    CHECK(both.find("--final-emas") != std::string::npos);
+    CHECK(both.find("recompute") != std::string::npos);
+    CHECK_NOTHROW(parse({"--convention=peft", "--final-phase=recompute", "--final-emas=keep"}));
     CHECK(msg({"--step-base=2"}).find("1, 0") != std::string::npos);
     CHECK(msg({"--budget-rounding=up"}).find("nearest, floor") != std::string::npos);
     CHECK(msg({"--final-phase=none"}).find("freeze-pattern, recompute") != std::string::npos);
