@@ -28,6 +28,12 @@ const char *loss_formula(ada_loss_kind k) {
 
 nlohmann::json module_json(const ada_model *m, int k) {
     const ada_module &mod = m->modules[k];
+    if (m->config.external_host) {  // an encoder matrix "L.type" (hosts/encoder.h): no chain, bias or activation here
+        const std::string name = mod.name;
+        const size_t dot = name.find('.');
+        return {{"name", name},       {"index", k},          {"layer", std::stoi(name.substr(0, dot))},
+                {"type", name.substr(dot + 1)}, {"d_in", mod.d_in}, {"d_out", mod.d_out}};
+    }
     int position = 0;
     for (int j = 0; j < k; j++) position += m->modules[j].chain == mod.chain;
     return {{"name", mod.name},       {"index", k},          {"chain", mod.chain},
@@ -73,8 +79,9 @@ nlohmann::json run_index_header(const RunConfig &cfg, const MethodSetup &setup, 
     nlohmann::json modules = nlohmann::json::array();
     for (int k = 0; k < m->n_modules; k++) modules.push_back(module_json(m, k));
     h["modules"] = modules;
-    h["chain_rule"] = "a chain's first module reads the chain's x, each next module the previous module's "
-                      "activated output; the task loss is the sum over chains of each chain's loss";
+    if (!m->config.external_host)
+        h["chain_rule"] = "a chain's first module reads the chain's x, each next module the previous module's "
+                          "activated output; the task loss is the sum over chains of each chain's loss";
     h["loss"] = {{"kind", loss_name(mc.loss)}, {"formula", loss_formula(mc.loss)}};
     h["batch_rows"] = cfg.batch;
     h["total_step"] = cfg.total_step;

@@ -15,10 +15,12 @@ extern "C" {
 
 namespace adalora {
 
-// The header: the host ("mlp", or "encoder" for a sentence task), precision and dtype, form, r0, alpha, scale_eps, scale, the
-// modules in order (name, index, chain, position, d_in, d_out, has_bias,
-// activation), the loss and its normalisation, the optimizer, regulariser,
-// allocation and schedule settings, every conventions row and the full config.
+// The header: the host ("mlp", or "encoder" for a sentence task), precision
+// and dtype, form, r0, alpha, scale_eps, scale, the modules in order (name,
+// index, d_in, d_out, and chain, position, has_bias, activation for the MLP
+// or layer and type for the encoder), the MLP's chain rule, the loss and its
+// normalisation, the optimizer, regulariser, allocation and schedule
+// settings, every conventions row and the full config.
 nlohmann::json run_index_header(const RunConfig &cfg, const MethodSetup &setup, const ada_model *m,
                                 const std::string &format);
 

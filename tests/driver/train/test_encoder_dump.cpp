@@ -145,6 +145,8 @@ TEST_CASE("encoder dump: --dump-init writes the adapters, the initial head and t
     const nlohmann::json index = read_json(fs::path(cfg.dump_init) / "index.json");
     CHECK(index["format"] == "adalora-init");
     CHECK(index["host"] == "encoder");
+    CHECK(!index.contains("chain_rule"));
+    CHECK(!index.contains("chains"));
     const nlohmann::json expected_encoder = {{"model", f.model}, {"layers", 1}, {"hidden", 4}, {"heads", 2},
                                              {"intermediate", 6}, {"vocab", 5}, {"max_seq", kMaxSeq},
                                              {"dropout", 0.1}, {"classes", 2}, {"loss", "cross-entropy"}};
@@ -163,6 +165,12 @@ TEST_CASE("encoder dump: --dump-init writes the adapters, the initial head and t
         const ada_module &mk = m->modules[k];
         CAPTURE(mk.name);
         CHECK(mod["name"] == mk.name);
+        int layer = -1, type = -1;
+        ada_encoder_module_at(plain.encoder.get(), k, &layer, &type);
+        CHECK(mod["layer"] == layer);
+        CHECK(mod["type"] == ada_encoder_matrix_name(type));
+        CHECK(!mod.contains("chain"));
+        CHECK(!mod.contains("has_bias"));
         CHECK(mod["files"].size() == 3);
         CHECK(!mod["files"].contains("W0"));
         const uint64_t d_out = (uint64_t)mk.d_out, d_in = (uint64_t)mk.d_in, r = kR0;
