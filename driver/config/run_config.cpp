@@ -65,8 +65,7 @@ void validate_encoder_options(const RunConfig &c) {
     if (!is_encoder_task(c.task)) return;
     const std::string why = ": not available with the sentence task " + c.task + " (the MLP tasks only)";
     require(c.method != "svd-proj", "--method svd-proj" + why);
-    require(c.dump_init.empty() && c.init_from.empty(), "--dump-init and --init-from" + why);
-    require(c.trace.empty(), "--trace" + why);
+    require(c.init_from.empty(), "--init-from" + why);  // --dump-init and --trace work (README "Step traces")
     require(t.base_weights.empty(), "--base-weights" + why + "; the encoder's base is --model");
     require(t.planted_ranks.empty(), "--planted-ranks" + why);
     require(c.save_every == 0 && c.stop_after == 0 && c.resume.empty(),

@@ -144,6 +144,8 @@ public:
     // generator's state is the data cursor): saved and restored by checkpoints.
     const ada_rng &rng_state() const { return rng_; }
     void set_rng_state(const ada_rng &state) { rng_ = state; }
+    // A sentence task: the split rows of the last batch next() drew (--dump-init).
+    const std::vector<size_t> &token_rows() const { return token_rows_; }
 
 private:
     const Split &split_;

@@ -14,8 +14,36 @@ namespace adalora {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+bool split_labelled(const Split &split) {
+    if (split.has_tokens()) return !split.tokens.labels.empty();
+    return !split.chains.empty() && !split.chains[0].labels.empty();
+}
+
+// The sentences `rows` of `from`, padded to the longest of them (at least 1 token).
+TokenData token_rows(const TokenData &from, const std::vector<size_t> &rows) {
+    TokenData d;
+    d.seq = 1;
+    for (size_t row : rows) d.seq = std::max(d.seq, (int)from.length[row]);
+    const size_t S = (size_t)d.seq;
+    d.ids.resize(rows.size() * S);
+    d.mask.resize(rows.size() * S);
+    for (size_t i = 0; i < rows.size(); i++) {
+        const size_t row = rows[i];
+        std::copy_n(&from.ids[row * from.seq], S, &d.ids[i * S]);
+        std::copy_n(&from.mask[row * from.seq], S, &d.mask[i * S]);
+        d.length.push_back(from.length[row]);
+        if (!from.labels.empty()) d.labels.push_back(from.labels[row]);
+        if (!from.targets.empty()) d.targets.push_back(from.targets[row]);
+    }
+    return d;
+}
+
+}  // namespace
+
 BatchSet::BatchSet(const Split &split, long steps, int rows)
-    : steps_(steps), rows_(rows), labelled_(!split.chains.empty() && !split.chains[0].labels.empty()) {
+    : steps_(steps), rows_(rows), labelled_(split_labelled(split)) {
     const size_t n = (size_t)steps * rows;
     for (const auto &c : split.chains) {
         d_in.push_back(c.d_in);
@@ -27,11 +55,22 @@ BatchSet::BatchSet(const Split &split, long steps, int rows)
     xs_.resize(x.size());
     ys_.resize(x.size());
     ls_.resize(x.size());
-    batch_ = {rows, xs_.data(), labelled_ ? nullptr : ys_.data(), labelled_ ? ls_.data() : nullptr, nullptr};
+    if (split.has_tokens()) batch_ = {rows, nullptr, nullptr, nullptr, nullptr};
+    else batch_ = {rows, xs_.data(), labelled_ ? nullptr : ys_.data(), labelled_ ? ls_.data() : nullptr, nullptr};
+}
+
+void BatchSet::set_tokens(TokenData data) {
+    tokens = std::move(data);
+    token_batch_.reserve(rows_, tokens.seq);
 }
 
 const ada_batch &BatchSet::at(long i) {
     const size_t row0 = (size_t)i * rows_;
+    if (has_tokens()) {
+        token_batch_.gather(tokens, rows_, [row0](int b) { return row0 + (size_t)b; }, true);
+        batch_.host = token_batch_.host();  // set here: a moved BatchSet moves its TokenBatch
+        return batch_;
+    }
     for (size_t c = 0; c < x.size(); c++) {
         xs_[c] = x[c].data() + row0 * d_in[c];
         ys_[c] = labelled_ ? nullptr : y[c].data() + row0 * d_out[c];
@@ -42,6 +81,16 @@ const ada_batch &BatchSet::at(long i) {
 
 BatchSet collect_batches(BatchSampler &sampler, const Split &split, long steps, int rows) {
     BatchSet set(split, steps, rows);
+    if (split.has_tokens()) {
+        std::vector<size_t> drawn;
+        drawn.reserve((size_t)steps * rows);
+        for (long i = 0; i < steps; i++) {
+            sampler.next();
+            drawn.insert(drawn.end(), sampler.token_rows().begin(), sampler.token_rows().end());
+        }
+        set.set_tokens(token_rows(split.tokens, drawn));
+        return set;
+    }
     for (long i = 0; i < steps; i++) {
         const ada_batch &b = sampler.next();
         const size_t row0 = (size_t)i * rows;
@@ -75,47 +124,92 @@ std::vector<AdapterPart> adapter_parts(const ada_model *m, int k) {
 
 }  // namespace
 
-void dump_init(const std::string &dir, const nlohmann::json &header, const ada_model *m, const BatchSet &batches) {
-    StagedDir staged(dir, "--dump-init");
-    nlohmann::json index = header;
-    for (int k = 0; k < m->n_modules; k++) {
-        const ada_module &mod = m->modules[k];
-        const std::string base = std::string(mod.name) + ".";
-        nlohmann::json files;
-        files["W0"] = base + "W0.npy";
-        write_npy((staged.tmp() / (base + "W0.npy")).string(),
-                  npy_array(mod.W0, {(uint64_t)mod.d_out, (uint64_t)mod.d_in}));
-        if (mod.bias) {
-            files["bias"] = base + "bias.npy";
-            write_npy((staged.tmp() / (base + "bias.npy")).string(), npy_array(mod.bias, {(uint64_t)mod.d_out}));
-        }
-        for (const auto &part : adapter_parts(m, k)) {
-            files[part.name] = base + part.name + ".npy";
-            write_npy((staged.tmp() / files[part.name].get<std::string>()).string(), npy_array(part.data, part.shape));
-        }
-        index["modules"][k]["files"] = files;
+namespace {
+
+// The files of a dump, written into its staging directory by name.
+struct DumpFiles {
+    const StagedDir &staged;
+    // Writes `name`; returns it, for the index.
+    std::string put(const std::string &name, const NpyArray &a) const {
+        write_npy((staged.tmp() / name).string(), a);
+        return name;
     }
+};
+
+// The MLP host's batches: per chain x [T, B, d_in] and y [T, B, d_out] or labels [T, B].
+nlohmann::json dump_chains(const DumpFiles &out, const ada_model *m, const BatchSet &batches) {
     nlohmann::json chains = nlohmann::json::array();
     const uint64_t T = (uint64_t)batches.steps(), B = (uint64_t)batches.rows();
     for (size_t c = 0; c < batches.x.size(); c++) {
         nlohmann::json members = nlohmann::json::array();
         for (int k = 0; k < m->n_modules; k++)
             if (m->modules[k].chain == (int)c) members.push_back(k);
-        nlohmann::json chain = {{"chain", c}, {"modules", members}, {"x", chain_file(c, "x")}, {"y", nullptr}, {"labels", nullptr}};
-        write_npy((staged.tmp() / chain_file(c, "x")).string(),
-                  npy_array(batches.x[c].data(), {T, B, (uint64_t)batches.d_in[c]}));
-        if (batches.labelled()) {
-            chain["labels"] = chain_file(c, "labels");
-            write_npy((staged.tmp() / chain_file(c, "labels")).string(), npy_array(batches.labels[c].data(), {T, B}));
-        } else {
-            chain["y"] = chain_file(c, "y");
-            write_npy((staged.tmp() / chain_file(c, "y")).string(),
-                      npy_array(batches.y[c].data(), {T, B, (uint64_t)batches.d_out[c]}));
-        }
+        nlohmann::json chain = {{"chain", c}, {"modules", members}, {"y", nullptr}, {"labels", nullptr}};
+        chain["x"] = out.put(chain_file(c, "x"), npy_array(batches.x[c].data(), {T, B, (uint64_t)batches.d_in[c]}));
+        if (batches.labelled())
+            chain["labels"] = out.put(chain_file(c, "labels"), npy_array(batches.labels[c].data(), {T, B}));
+        else
+            chain["y"] = out.put(chain_file(c, "y"), npy_array(batches.y[c].data(), {T, B, (uint64_t)batches.d_out[c]}));
         chains.push_back(chain);
     }
-    index["chains"] = chains;
-    index["batches"] = "step t (1..total_step) uses entry [t-1] of every chain's x and y (or labels)";
+    return chains;
+}
+
+// The encoder host's batches (README "Step traces"): ids, type_ids, mask
+// [T, B, S] int32, lengths [T] (step t's trimmed length: the longest of its
+// sentences), labels [T, B] int32 or targets [T, B] reals.
+nlohmann::json dump_tokens(const DumpFiles &out, const BatchSet &batches) {
+    const TokenData &d = batches.tokens;
+    const uint64_t T = (uint64_t)batches.steps(), B = (uint64_t)batches.rows(), S = (uint64_t)d.seq;
+    const std::vector<int32_t> mask(d.mask.begin(), d.mask.end()), type_ids(d.ids.size(), 0);
+    std::vector<int32_t> lengths(T, 0);
+    for (size_t i = 0; i < d.length.size(); i++) lengths[i / B] = std::max(lengths[i / B], d.length[i]);
+    nlohmann::json files;
+    files["ids"] = out.put("batch.ids.npy", npy_array(d.ids.data(), {T, B, S}));
+    files["type_ids"] = out.put("batch.type_ids.npy", npy_array(type_ids.data(), {T, B, S}));
+    files["mask"] = out.put("batch.mask.npy", npy_array(mask.data(), {T, B, S}));
+    files["lengths"] = out.put("batch.lengths.npy", npy_array(lengths.data(), {T}));
+    if (batches.labelled()) files["labels"] = out.put("batch.labels.npy", npy_array(d.labels.data(), {T, B}));
+    else files["targets"] = out.put("batch.targets.npy", npy_array(d.targets.data(), {T, B}));
+    return files;
+}
+
+// The encoder's classification head as it starts: weight [K, hidden], bias [K].
+nlohmann::json dump_head(const DumpFiles &out, ada_encoder *encoder) {
+    const ada_encoder_config &c = *ada_encoder_config_of(encoder);
+    const ada_encoder_head h = ada_encoder_head_of(encoder, ada_encoder_model(encoder)->params);
+    return {{"weight", out.put("head.weight.npy", npy_array(h.W, {(uint64_t)c.n_outputs, (uint64_t)c.hidden}))},
+            {"bias", out.put("head.bias.npy", npy_array(h.b, {(uint64_t)c.n_outputs}))}};
+}
+
+}  // namespace
+
+void dump_init(const std::string &dir, const nlohmann::json &header, const ada_model *m, const BatchSet &batches,
+               ada_encoder *encoder) {
+    StagedDir staged(dir, "--dump-init");
+    const DumpFiles out{staged};
+    nlohmann::json index = header;
+    for (int k = 0; k < m->n_modules; k++) {
+        const ada_module &mod = m->modules[k];
+        const std::string base = std::string(mod.name) + ".";
+        nlohmann::json files;
+        if (!encoder) {  // the encoder's frozen base is its checkpoint
+            files["W0"] = out.put(base + "W0.npy", npy_array(mod.W0, {(uint64_t)mod.d_out, (uint64_t)mod.d_in}));
+            if (mod.bias) files["bias"] = out.put(base + "bias.npy", npy_array(mod.bias, {(uint64_t)mod.d_out}));
+        }
+        for (const auto &part : adapter_parts(m, k))
+            files[part.name] = out.put(base + part.name + ".npy", npy_array(part.data, part.shape));
+        index["modules"][k]["files"] = files;
+    }
+    if (encoder) {
+        index["head"] = dump_head(out, encoder);
+        index["tokens"] = dump_tokens(out, batches);
+        index["batches"] = "step t (1..total_step) uses entry [t-1] of every tokens array, its first lengths[t-1] "
+                           "tokens: ids[t-1, :, :lengths[t-1]]";
+    } else {
+        index["chains"] = dump_chains(out, m, batches);
+        index["batches"] = "step t (1..total_step) uses entry [t-1] of every chain's x and y (or labels)";
+    }
     write_text_file(staged.tmp() / "index.json", index.dump(2) + "\n");
     staged.commit();
 }
@@ -129,6 +223,7 @@ const std::set<std::string> kOutputOnlyKeys = {"log", "log_every", "mask_jump", 
                                                "convention", "convention_rows", "clip"};
 
 nlohmann::json comparable(nlohmann::json h) {
+    if (!h.contains("host")) h["host"] = "mlp";  // a dump written before the encoder host
     for (auto &mod : h["modules"]) mod.erase("files");
     for (const auto &k : kOutputOnlyKeys) h["config"].erase(k);
     h.erase("chains");

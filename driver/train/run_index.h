@@ -7,6 +7,7 @@
 
 #include "train/methods.h"
 #include "config/run_config.h"
+#include "tasks/sentence_tasks.h"
 
 extern "C" {
 #include "model.h"
@@ -14,12 +15,23 @@ extern "C" {
 
 namespace adalora {
 
-// The header: precision and dtype, form, r0, alpha, scale_eps, scale, the
-// modules in order (name, index, chain, position, d_in, d_out, has_bias,
-// activation), the loss and its normalisation, the optimizer, regulariser,
-// allocation and schedule settings, every conventions row and the full config.
+// The header: the host ("mlp", or "encoder" for a sentence task), precision
+// and dtype, form, r0, alpha, scale_eps, scale, the modules in order (name,
+// index, d_in, d_out, and chain, position, has_bias, activation for the MLP
+// or layer and type for the encoder), the MLP's chain rule, the loss and its
+// normalisation, the optimizer, regulariser, allocation and schedule
+// settings, every conventions row and the full config.
 nlohmann::json run_index_header(const RunConfig &cfg, const MethodSetup &setup, const ada_model *m,
                                 const std::string &format);
+
+// A sentence task's "encoder" entry: the --model directory as given (the
+// asset's when none was), the SHA-256 of its model.safetensors, the
+// checkpoint's sizes, --max-seq, --dropout, the classes (1: regression) and
+// the loss. Reads model.safetensors whole to hash it.
+nlohmann::json encoder_index_json(const RunConfig &cfg, const EncoderTask &task);
+
+// SHA-256 (FIPS 180-4) of `bytes`, as 64 lowercase hex digits.
+std::string sha256_hex(const std::string &bytes);
 
 // The first place where `a` and `b` differ, as "key.sub[2]" ("" when equal).
 std::string json_first_difference(const nlohmann::json &a, const nlohmann::json &b, const std::string &path = "");

@@ -33,18 +33,25 @@ void RunSetup::create_model_and_trainer(const RunConfig &cfg) {
 }
 
 // --init-from replays a directory's state and batches; --dump-init writes the
-// sampler's batches and the run then replays them, the very arrays dumped.
+// sampler's batches and the run then replays them, the very arrays dumped. A
+// sentence task's indexes carry its "encoder" entry (the checkpoint hashed once).
 void RunSetup::prepare_batches_and_trace(const RunConfig &cfg) {
+    nlohmann::json encoder_entry;
+    if (task.has_encoder() && (!cfg.dump_init.empty() || !cfg.trace.empty()))
+        encoder_entry = encoder_index_json(cfg, *task.encoder);
+    auto header = [&](const char *format) {
+        nlohmann::json h = run_index_header(cfg, method, model, format);
+        if (!encoder_entry.is_null()) h["encoder"] = encoder_entry;
+        return h;
+    };
     if (!cfg.init_from.empty()) {
-        replay = std::make_unique<BatchSet>(
-            load_init(cfg.init_from, run_index_header(cfg, method, model, "adalora-init"), task.train, model));
+        replay = std::make_unique<BatchSet>(load_init(cfg.init_from, header("adalora-init"), task.train, model));
     } else if (!cfg.dump_init.empty()) {
         replay = std::make_unique<BatchSet>(collect_batches(*sampler, task.train, cfg.total_step, cfg.batch));
-        dump_init(cfg.dump_init, run_index_header(cfg, method, model, "adalora-init"), model, *replay);
+        dump_init(cfg.dump_init, header("adalora-init"), model, *replay, encoder.get());
     }
     if (!cfg.trace.empty()) {
-        tracer = std::make_unique<Tracer>(cfg.trace, cfg.trace_steps,
-                                          run_index_header(cfg, method, model, "adalora-trace"), model, tr);
+        tracer = std::make_unique<Tracer>(cfg.trace, cfg.trace_steps, header("adalora-trace"), model, tr);
         tracer->initial();
     }
 }

@@ -2,7 +2,9 @@
 // traced step, every adapter tensor before and after masking, its gradient,
 // the EMAs Ī and Ū, the triplet scores S, and the step's scalars, as .npy
 // files with an index.json, so two implementations can be compared step by
-// step with `adalora trace-diff`.
+// step with `adalora trace-diff`. Only the adapters are traced: every arena
+// is read through ada_model_view, so an encoder host's head (its
+// host_params, after the adapters in every arena) is left out.
 //
 // Step t = 0 is the initial state; t >= 1 the end of step t (1..T whatever
 // the schedule convention). In the training loop: initial() before the

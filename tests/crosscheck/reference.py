@@ -140,6 +140,9 @@ def trace_header(index):
 
 def run(dump, out, steps_spec):
     index = read_index(dump, "adalora-init")
+    host = index.get("host", "mlp")  # a dump written before the encoder host has none
+    if host != "mlp":
+        raise BadInput(f"{dump}/index.json: host '{host}': this reference rebuilds only the MLP host (allowed: mlp)")
     try:
         conv = Conventions(index["conventions"])
     except ValueError as e:
