@@ -7,6 +7,7 @@
 #   make deps       installs the Debian packages that are missing (apt-get, as root)
 #   make PRECISION=double   builds everything in double precision
 #   make crosscheck  the double driver against the PyTorch reference (tests/crosscheck/)
+#   make crosscheck-peft  the driver against the real Hugging Face PEFT, step by step
 #   make test SANITIZE=1    the same tests under AddressSanitizer and UBSan
 #   make fuzz       each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (60)
 #
@@ -138,7 +139,7 @@ DEB_PACKAGES := build-essential libopenblas-dev liblapacke-dev doctest-dev \
                 libbenchmark-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev \
                 gnuplot-nox zlib1g-dev python3-torch python3-numpy python3-venv
 
-.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck fuzz fuzz-targets list-suites check-layers FORCE
+.PHONY: all lib driver tests run test test-one deps clean experiments bench crosscheck crosscheck-peft fuzz fuzz-targets list-suites check-layers FORCE
 all: lib driver tests
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SANITIZE)" ]; then cp $(DRIVER) build/adalora; fi
 
@@ -289,6 +290,17 @@ crosscheck: deps
 	@bash tests/crosscheck/run.sh build/double/adalora build/crosscheck $(PYTHON)
 	@bash tests/crosscheck/encoder.sh build/float/adalora build/double/adalora build/crosscheck-encoder $(VENV_PYTHON)
 	@bash tests/crosscheck/tokenizer.sh build/double/adalora build/crosscheck-tokenizer $(VENV_PYTHON)
+# The driver against the real Hugging Face PEFT (pinned in requirements.txt,
+# installed into build/venv by make deps): the peft preset's budgets against
+# PEFT's budget_schedule over 2000 schedules, then every case of
+# tests/crosscheck/peft.sh replayed through PEFT's own AdaLoRA and compared by
+# trace-diff at 1e-9 (planted tasks and the MiniLM encoder, float64).
+crosscheck-peft: deps
+	@$(MAKE) --no-print-directory PRECISION=double driver
+	@$(MAKE) --no-print-directory PRECISION=float driver
+	@$(VENV_PYTHON) tests/crosscheck/peft_budget.py build/double/adalora
+	@bash tests/crosscheck/peft.sh build/double/adalora build/crosscheck-peft $(VENV_PYTHON) build/assets/all-MiniLM-L6-v2
+
 # libFuzzer targets (tests/fuzz/fuzz_NAME.cpp), each built once the parser it
 # calls exists. tests/fuzz/run.sh runs each for FUZZ_SECONDS from a
 # scratch copy of tests/fuzz/corpus/NAME and fails on any crash.

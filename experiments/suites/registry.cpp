@@ -13,11 +13,12 @@ report::SuiteDef orthogonality();
 report::SuiteDef schedule();
 report::SuiteDef digits();
 report::SuiteDef conventions();
+report::SuiteDef conventions_encoder();
 report::SuiteDef sentiment();
 
 const report::Registry &registry() {
     static const report::Registry table = {
-        allocation(), table4(), table5(), svd_cost(), revival(), orthogonality(), schedule(), digits(), conventions(), sentiment(),
+        allocation(), table4(), table5(), svd_cost(), revival(), orthogonality(), schedule(), digits(), conventions(), conventions_encoder(), sentiment(),
     };
     return table;
 }

@@ -102,5 +102,17 @@ expect="warmup decay final" run_case linear-108-modules planted-linear --width 1
 expect="decay final clipped" run_case mlp-clip planted-mlp --width 16 --layers 3 "${small[@]}" \
     --init_r 4 --target_r 2 --tinit 4 --tfinal 8 --deltaT 3 --orth_reg_weight 0.1 --clip 0.02
 
+# The encoder host against transformers' BertForSequenceClassification from the
+# same checkpoint (MiniLM-L6), dropout off: PEFT's BERT default target modules
+# (query, value); all six matrix types with the final mask off the grid; the
+# regression head (one output, MSE).
+enc=(--batch 4 --max-seq 32 --dropout 0 --lr 5e-3)
+expect="decay final" run_case encoder-query-value sentiment-amazon "${enc[@]}" --target-modules query,value \
+    --total_step 10 --init_r 4 --target_r 2 --tinit 2 --tfinal 3 --deltaT 2 --orth_reg_weight 0.1
+expect="warmup decay final offgrid reset" run_case encoder-all-six sentiment-yelp "${enc[@]}" --target-modules all \
+    --total_step 12 --init_r 4 --target_r 1 --tinit 2 --tfinal 4 --deltaT 3 --orth_reg_weight 0.5
+expect="decay final" run_case encoder-regression vader-movies-score "${enc[@]}" --target-modules query,key,value \
+    --total_step 8 --init_r 3 --target_r 1 --tinit 1 --tfinal 2 --deltaT 2 --orth_reg_weight 0.1
+
 echo "crosscheck-peft: $cases cases, $failed failed, against $versions (traces and diffs in $out)"
 [ "$failed" -eq 0 ]

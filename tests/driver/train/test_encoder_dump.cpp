@@ -277,7 +277,7 @@ TEST_CASE("encoder trace: --trace writes the adapters' steps, identical to itsel
     const adalora::RunOutput plain = adalora::train_run(f.config(), adalora::LogMode::quiet);
     check_same_run(plain, adalora::train_run(both, adalora::LogMode::quiet));
     check_same_run(plain, adalora::train_run(traced, adalora::LogMode::quiet));
-    CHECK(adalora::cmd_trace_diff({both.trace, both.trace}) == 0);
+    CHECK(adalora::cmd_trace_diff({both.trace, both.trace, 1e-9, 0.0, ""}) == 0);
 
     const nlohmann::json trace = read_json(fs::path(both.trace) / "index.json");
     const nlohmann::json dump = read_json(fs::path(both.dump_init) / "index.json");

@@ -117,7 +117,7 @@ TEST_CASE("sentence task: what it does not offer, and bad sentence options, are 
     test::Sandbox box;
     const std::string opts = sentence_options(box);
     test::expect_usage_error(box, "train " + opts + " --method svd-proj --out x", "svd-proj", "sentence task");
-    test::expect_usage_error(box, "train " + opts + " --trace tr --out x", "--trace");
+    test::expect_usage_error(box, "train " + opts + " --init-from tr --out x", "--init-from", "sentence task");
     test::expect_usage_error(box, "train " + opts + " --save-every 4 --out x", "--save-every");
     test::expect_usage_error(box, "train " + opts + " --target-modules query,mlp --out x", "mlp", "output.dense");
     test::expect_usage_error(box, "train " + opts + " --max-seq 1 --out x", "--max-seq", "2..4096");

@@ -270,7 +270,7 @@ TEST_CASE("trace: trace-diff passes a trace against its replay and finds a pertu
     cfg.init_from = (dir.path / "init").string();
     adalora::train_run(cfg, adalora::LogMode::quiet);
     const std::string a = (dir.path / "a").string(), b = (dir.path / "b").string();
-    CHECK(adalora::cmd_trace_diff({a, b, 0.0, 0.0}) == 0);
+    CHECK(adalora::cmd_trace_diff({a, b, 0.0, 0.0, ""}) == 0);
 
     fs::copy(dir.path / "b", dir.path / "c", fs::copy_options::recursive);
     const fs::path target = dir.path / "c/step_000012/l0.v.ibar_Q.npy";
@@ -308,6 +308,17 @@ TEST_CASE("trace: trace-diff passes a trace against its replay and finds a pertu
     CHECK(kinds.code == 2);
     CHECK(kinds.out.find("first difference") == std::string::npos);  // structure is checked before values
     CHECK(kinds.out.find("step 5, module l0.q tensors: 'S' is in A but not in B") != std::string::npos);
+    // --ignore S: a kind one side lacks is left out, and what differs still shows.
+    Exit ignored = driver("trace-diff '" + a + "' '" + c + "' --rtol 1 --ignore S,orth_raw");
+    CHECK(ignored.code == 1);
+    CHECK(ignored.out.find("keep mask differs at triplet 0") != std::string::npos);
+    CHECK(ignored.out.find("not compared (--ignore): S,orth_raw") != std::string::npos);
+    CHECK(ignored.out.find(" S ") == std::string::npos);  // no S in the per-kind figures
+    for (const char *structural : {"keep", "budget", "action", "kept"}) {
+        Exit refused = driver("trace-diff '" + a + "' '" + c + "' --ignore " + structural);
+        CHECK(refused.code == 2);
+        CHECK(refused.out.find("always compared") != std::string::npos);
+    }
     index["steps"].erase(index["steps"].size() - 1);
     std::ofstream(dir.path / "c/index.json") << index.dump();
     Exit steps = driver("trace-diff '" + a + "' '" + c + "'");
