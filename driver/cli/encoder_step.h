@@ -15,7 +15,8 @@
 // With --adapter FILE (a run's adapter.safetensors, or the one `import --out`
 // writes from a PEFT directory; formats/adapter_file.h) the trainable
 // parameters are FILE's instead of random ones: every module's adapter
-// tensors, its keep flags (pruned triplets masked) and the head. FILE must fit
+// tensors, its keep flags (a pruned triplet masked as the trainer masks it:
+// its λ, or its B column and A row, set to 0) and the head. FILE must fit
 // the run the options describe: the same form, r0, modules (--target-modules),
 // head shape and, when FILE records it, the same scale s (--lora_alpha,
 // --init_r, --convention / scale-eps); every value finite. logits.npy are then

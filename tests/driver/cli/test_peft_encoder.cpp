@@ -28,10 +28,21 @@ using adalora::Tensor;
 
 namespace {
 
-// The tiny checkpoint (ckpt/) and 40 two-class sentences (data/), and the
-// options of a short AdaLoRA run on them: one layer, r0 2, b(T) = 1 per module.
+// The tiny checkpoint (ckpt/) with small weights, 0.3 sin(1.7 i + k) for
+// element i of tensor k (its own values, k + i/64, saturate the pooler's
+// tanh, so no adapter could move a logit), and 40 two-class sentences
+// (data/); the options of a short AdaLoRA run on them: one layer, r0 2,
+// b(T) = 1 per module.
 std::string tiny_encoder_options(const test::Sandbox &box) {
-    test::TinyCheckpoint().write(box);
+    test::TinyCheckpoint ckpt;
+    for (size_t k = 0; k < ckpt.weights.tensors.size(); k++) {
+        Tensor &t = ckpt.weights.tensors[k];
+        for (size_t i = 0; i < t.bytes.size() / 4; i++) {
+            const float v = (float)(0.3 * std::sin(1.7 * (double)i + (double)k));
+            std::memcpy(&t.bytes[i * 4], &v, 4);
+        }
+    }
+    ckpt.write(box);
     fs::create_directories(box.work / "data/test/fixtures");
     nlohmann::json records = nlohmann::json::array();
     for (int i = 0; i < 40; i++) records.push_back({{"text", i % 2 ? "hello hello" : "bad"}, {"class", i % 2}});
