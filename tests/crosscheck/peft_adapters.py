@@ -4,11 +4,14 @@
     (`adalora train`, --convention peft, so s = lora_alpha / (init_r + 1e-5) as
     PEFT scales), `adalora export --format peft`, then
     PeftModel.from_pretrained(BertForSequenceClassification(MODEL), DIR): the
-    load must raise no warning, consume every tensor of our file and leave no
-    adapter or classifier parameter unloaded, build every module at the rank
-    its rank_pattern keeps (ranknum = init_r), and its logits on the task's
-    first ROWS training sentences must be ours (`adalora encoder-step
-    --adapter RUN/adapter.safetensors`).
+    config must say what PEFT's would (task_type SEQ_CLS, modules_to_save
+    ["classifier"], rank_pattern keys "PATH.lora_E", ...); the load must use
+    every tensor of our file and leave no adapter or classifier parameter
+    unloaded, build every module at the rank its rank_pattern keeps (ranknum
+    = init_r), and warn of nothing it does not also warn of when it loads its
+    own save_pretrained of the same adapter (whose tensors must be ours, bit
+    for bit); and its logits on the task's first ROWS training sentences must
+    be ours (`adalora encoder-step --adapter RUN/adapter.safetensors`).
 (b) PEFT -> ours: PEFT trains an AdaLoRA adapter itself (get_peft_model,
     task_type SEQ_CLS, update_and_allocate every step, so triplets are
     masked and rank_pattern is set; the classifier trains through

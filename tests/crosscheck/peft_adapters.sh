@@ -11,10 +11,11 @@
 # usage: tests/crosscheck/peft_adapters.sh FLOAT_DRIVER OUT_DIR PYTHON [MODEL_DIR]
 #   MODEL_DIR defaults to build/assets/all-MiniLM-L6-v2 (make deps)
 set -uo pipefail
-usage="usage: peft_adapters.sh FLOAT_DRIVER OUT_DIR PYTHON [MODEL_DIR]"
-driver=${1:?$usage}
-out=${2:?$usage}
-python=${3:?$usage}
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+    echo "usage: peft_adapters.sh FLOAT_DRIVER OUT_DIR PYTHON [MODEL_DIR]" >&2
+    exit 2
+fi
+driver=$1 out=$2 python=$3
 model=${4:-build/assets/all-MiniLM-L6-v2}
 here=$(cd "$(dirname "$0")" && pwd)
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # never a download: the checkpoint is a local folder
