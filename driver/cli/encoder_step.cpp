@@ -13,6 +13,7 @@
 #include "base/errors.h"
 #include "base/lib_status.h"
 #include "base/util.h"
+#include "formats/adapter_file.h"
 #include "formats/npy.h"
 #include "formats/staged_dir.h"
 #include "train/run_setup.h"
@@ -59,6 +60,76 @@ void add_parameters(Files &files, ada_encoder *enc, nlohmann::json &modules) {
     }
 }
 
+// The values of FILE's tensor MODULE.part (shape checked) into `to`.
+void load_tensor(const RunAdapter &a, const std::string &module, const std::string &part,
+                 const std::vector<int64_t> &shape, real *to) {
+    const Tensor &t = a.tensor(module, part);
+    require_shape(t, shape, a.path);
+    const std::vector<real> v = tensor_values(t);
+    for (real x : v)
+        if (!std::isfinite(x)) throw UsageError(a.path + ": tensor '" + t.name + "' holds NaN or Inf");
+    std::copy(v.begin(), v.end(), to);
+}
+
+// --adapter: FILE's adapters, keep flags and head into the run's model
+// (encoder_step.h says what must fit).
+void load_adapter(ada_encoder *enc, const RunAdapter &a, const std::string &method) {
+    ada_model *m = ada_encoder_model(enc);
+    const int64_t r = m->config.r0;
+    const bool svd = m->config.form == ADA_FORM_SVD;
+    if (a.form != (svd ? "svd" : "lora"))
+        throw UsageError(a.path + ": the adapter is " + a.form + "-form, but --method " + method + " is " +
+                         (svd ? "svd" : "lora") + "-form");
+    if (a.r0 != r)
+        throw UsageError(a.path + ": r0 = " + std::to_string(a.r0) + ", but the run's is " + std::to_string(r) +
+                         " (--init_r, or --lora_r for LoRA-form methods)");
+    std::vector<std::string> ours;
+    for (int k = 0; k < m->n_modules; k++) ours.push_back(m->modules[k].name);
+    for (const std::string &name : a.modules)
+        if (std::find(ours.begin(), ours.end(), name) == ours.end())
+            throw UsageError(a.path + ": module '" + name + "' is not adapted in this run (--target-modules; the run's: " +
+                             join(ours, ", ") + ")");
+    if (a.modules.size() != ours.size())
+        throw UsageError(a.path + ": " + std::to_string(a.modules.size()) + " modules, but the run adapts " +
+                         std::to_string(ours.size()) + " (" + join(ours, ", ") + ")");
+    auto scale = a.file.metadata.find("scale");
+    if (scale != a.file.metadata.end()) {
+        const double s = std::strtod(scale->second.c_str(), nullptr);
+        if (!(std::fabs(s - (double)m->scale) <= 1e-6 * std::fabs((double)m->scale)))
+            throw UsageError(a.path + ": scale s = " + scale->second + ", but the run's is " + number_text(m->scale) +
+                             " (--lora_alpha, --init_r and --convention / the scale-eps row must match the adapter's)");
+    }
+    if (!a.has_head())
+        throw UsageError(a.path + ": no '" + std::string(kHeadWeightName) + "' and '" + kHeadBiasName +
+                         "' (the classification head the logits need)");
+    for (int k = 0; k < m->n_modules; k++) {
+        const ada_module &mod = m->modules[k];
+        ada_adapter_view v = ada_model_view(m, m->params, k);
+        load_tensor(a, mod.name, svd ? "P" : "B", {mod.d_out, r}, v.P);
+        if (svd) load_tensor(a, mod.name, "lambda", {r}, v.lam);
+        load_tensor(a, mod.name, svd ? "Q" : "A", {r, mod.d_in}, v.Q);
+        const std::vector<int> kept = a.kept(mod.name);
+        std::fill(mod.keep, mod.keep + r, 0);
+        for (int i : kept) mod.keep[i] = 1;
+        // Eq. 3's mask, where the model keeps it (lib/ada_internal.h: in the
+        // parameters): a pruned triplet's λ_i, or its B column and A row, is 0.
+        for (int64_t i = 0; i < r; i++) {
+            if (mod.keep[i]) continue;
+            if (svd) {
+                v.lam[i] = 0;
+                continue;
+            }
+            for (int j = 0; j < mod.d_out; j++) v.P[(size_t)j * (size_t)r + (size_t)i] = 0;
+            std::fill(v.Q + (size_t)i * (size_t)mod.d_in, v.Q + (size_t)(i + 1) * (size_t)mod.d_in, (real)0);
+        }
+    }
+    const ada_encoder_config &c = *ada_encoder_config_of(enc);
+    ada_encoder_head h = ada_encoder_head_of(enc, m->params);
+    // head.weight and head.bias (kHeadWeightName, kHeadBiasName) as parts of a module "head".
+    load_tensor(a, "head", "weight", {c.n_outputs, c.hidden}, h.W);
+    load_tensor(a, "head", "bias", {c.n_outputs}, h.b);
+}
+
 }  // namespace
 
 int cmd_encoder_step(const RunConfig &cfg, const EncoderStepArgs &args) {
@@ -73,11 +144,16 @@ int cmd_encoder_step(const RunConfig &cfg, const EncoderStepArgs &args) {
     if (args.rows < 1 || args.rows > cfg.batch)
         throw UsageError("--rows = " + std::to_string(args.rows) + ": allowed 1..--batch = " + std::to_string(cfg.batch));
     check_output_dir(cfg.out);
+    const RunAdapter adapter = args.adapter.empty() ? RunAdapter() : read_run_adapter(args.adapter);
     RunSetup run(cfg);
     ada_model *m = run.model;
-    ada_rng rng;
-    ada_rng_seed(&rng, cfg.seed + 1);
-    if (args.perturb > 0) ada_rng_fill_normal(&rng, m->params, m->n_params, 0.0, args.perturb);
+    if (!args.adapter.empty()) {
+        load_adapter(run.encoder.get(), adapter, cfg.method);
+    } else if (args.perturb > 0) {
+        ada_rng rng;
+        ada_rng_seed(&rng, cfg.seed + 1);
+        ada_rng_fill_normal(&rng, m->params, m->n_params, 0.0, args.perturb);
+    }
 
     const TokenData &train = run.task.train.tokens;
     const int rows = std::min(args.rows, run.task.train.rows);
@@ -123,6 +199,7 @@ int cmd_encoder_step(const RunConfig &cfg, const EncoderStepArgs &args) {
                             {"orth_raw", info.orth_raw},
                             {"loss_total", info.loss},
                             {"rows", rows},
+                            {"adapter", args.adapter},
                             {"tokens", b->T},
                             {"modules", modules}};
     files.emplace_back("index.json", index.dump(2) + "\n");

@@ -11,7 +11,19 @@
 // every adapter tensor NAME.{P,lambda,Q} or NAME.{B,A} and the head
 // classifier.{weight,bias}, each with its gradient grad.NAME...; and
 // index.json (what the reference needs to rebuild the step).
+//
+// With --adapter FILE (a run's adapter.safetensors, or the one `import --out`
+// writes from a PEFT directory; formats/adapter_file.h) the trainable
+// parameters are FILE's instead of random ones: every module's adapter
+// tensors, its keep flags (a pruned triplet masked as the trainer masks it:
+// its λ, or its B column and A row, set to 0) and the head. FILE must fit
+// the run the options describe: the same form, r0, modules (--target-modules),
+// head shape and, when FILE records it, the same scale s (--lora_alpha,
+// --init_r, --convention / scale-eps); every value finite. logits.npy are then
+// the adapter's logits on those sentences (tests/crosscheck/peft_adapters.py).
 #pragma once
+
+#include <string>
 
 #include "config/run_config.h"
 
@@ -20,6 +32,7 @@ namespace adalora {
 struct EncoderStepArgs {
     double perturb = 0.1;
     int rows = 8;
+    std::string adapter;  // --adapter FILE; "": random parameters (--perturb)
 };
 
 int cmd_encoder_step(const RunConfig &cfg, const EncoderStepArgs &args);

@@ -188,8 +188,14 @@ int main(int argc, char **argv) {
     CLI::App *encoder_step = app.add_subcommand(
         "encoder-step", "one training step of a sentence task (forward, gradients) as .npy, for tests/crosscheck/encoder_check.py");
     adalora::add_train_options(encoder_step, step_cfg);
-    encoder_step->add_option("--perturb", step_args.perturb, "std of the random trainable parameters (λ starts at 0)")
+    CLI::Option *perturb = encoder_step
+        ->add_option("--perturb", step_args.perturb, "std of the random trainable parameters (λ starts at 0)")
         ->capture_default_str();
+    encoder_step
+        ->add_option("--adapter", step_args.adapter,
+                     "a run's adapter.safetensors (or import --out's): its adapters, keep flags and head instead of "
+                     "random parameters, so logits.npy are the adapter's (it must fit the run's options)")
+        ->excludes(perturb);
     encoder_step->add_option("--rows", step_args.rows, "training sentences in the step (<= --batch)")->capture_default_str();
     auto tokenize_command = adalora::add_tokenize_command(app);  // last: the usage lists keep their order
 

@@ -21,7 +21,8 @@ struct PeftCommands {
 
 std::shared_ptr<PeftCommands> add_peft_commands(CLI::App &app) {
     auto c = std::make_shared<PeftCommands>();
-    c->export_cmd = app.add_subcommand("export", "write a run's adapter in PEFT's AdaLoRA format");
+    c->export_cmd = app.add_subcommand("export", "write a run's adapter in PEFT's AdaLoRA format (an encoder run's: "
+                                                 "BertForSequenceClassification's paths, task_type SEQ_CLS, the classifier)");
     c->export_cmd->add_option("run_dir", c->run_dir, "run directory (holds adapter.safetensors)")->required();
     c->export_cmd->add_option("--format", c->format, "output format: peft")->capture_default_str();
     c->export_cmd->add_option("--out", c->export_out, "directory for adapter_model.safetensors and adapter_config.json (must not exist)")
@@ -29,7 +30,8 @@ std::shared_ptr<PeftCommands> add_peft_commands(CLI::App &app) {
     c->import_cmd = app.add_subcommand("import", "read and check a PEFT AdaLoRA adapter directory");
     c->import_cmd->add_option("dir", c->peft_dir, "PEFT adapter directory")->required();
     c->import_cmd->add_option("--out", c->import_out,
-                              "write adapter.safetensors (full init_r, pattern restored) and rank_pattern.json here");
+                              "write adapter.safetensors (full init_r, pattern restored, the classifier as head.weight "
+                              "and head.bias) and rank_pattern.json here");
     return c;
 }
 
@@ -81,6 +83,11 @@ int run_import(const PeftCommands &c) {
         const Tensor &P = run.tensor(name, "P"), &Q = run.tensor(name, "Q");
         std::printf("  %-24s kept %3zu of %d   [%lld x %lld]\n", name.c_str(), idx.size(), r0, (long long)P.shape[0],
                     (long long)Q.shape[1]);
+    }
+    if (run.has_head()) {
+        const Tensor &W = *run.file.find(kHeadWeightName);
+        std::printf("  %-24s [%lld x %lld] and bias (PEFT's classifier)\n", "head", (long long)W.shape[0],
+                    (long long)W.shape[1]);
     }
     std::printf("%zu of %zu triplets kept\n", kept, run.modules.size() * (size_t)r0);
     if (!c.import_out.empty()) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "base/errors.h"
 
@@ -42,7 +43,7 @@ std::map<std::string, std::string> run_adapter_metadata(const std::string &form,
             {"modules", nlohmann::json(modules).dump()},         {"config", config.dump()}};
 }
 
-Safetensors run_adapter_tensors(const ada_model *m, const nlohmann::json &config) {
+Safetensors run_adapter_tensors(const ada_model *m, const nlohmann::json &config, int head_outputs) {
     const int64_t r = m->config.r0;
     const bool svd = m->config.form == ADA_FORM_SVD;
     Safetensors file;
@@ -61,17 +62,24 @@ Safetensors run_adapter_tensors(const ada_model *m, const nlohmann::json &config
         if (mod.W0) file.tensors.push_back(make_tensor(name + ".W0", {mod.d_out, mod.d_in}, mod.W0));
         if (mod.bias) file.tensors.push_back(make_tensor(name + ".bias", {mod.d_out}, mod.bias));
     }
-    // A host's own trained parameters (an encoder's classification head), flat.
-    if (m->n_params > m->adapter_params)
-        file.tensors.push_back(make_tensor("host.params", {(int64_t)(m->n_params - m->adapter_params)},
-                                           m->params + m->adapter_params));
+    // A host's own trained parameters: an encoder's classification head,
+    // K x C weights then K biases (hosts/encoder.h, ada_encoder_head).
+    const size_t host = m->n_params - m->adapter_params;
+    if (host > 0 || head_outputs != 0) {
+        const size_t k = head_outputs > 0 ? (size_t)head_outputs : 0;
+        if (k == 0 || host % k != 0 || host / k < 2)
+            throw std::logic_error("run_adapter_tensors: the host's " + std::to_string(host) +
+                                   " own parameters are not a head of " + std::to_string(head_outputs) +
+                                   " outputs (K x C weights and K biases)");
+        const int64_t c = (int64_t)(host / k) - 1;
+        const real *head = m->params + m->adapter_params;
+        file.tensors.push_back(make_tensor(kHeadWeightName, {(int64_t)k, c}, head));
+        file.tensors.push_back(make_tensor(kHeadBiasName, {(int64_t)k}, head + k * (size_t)c));
+    }
     file.metadata = run_adapter_metadata(svd ? "svd" : "lora", (int)r, names, config);
     file.metadata["scale"] = number_text(m->scale);
     return file;
 }
-
-namespace {
-}  // namespace
 
 void drop_base_tensors(Safetensors &adapter) {
     auto &t = adapter.tensors;
@@ -130,6 +138,15 @@ RunAdapter run_adapter_from(Safetensors file, const std::string &path) {
         if (svd) require_shape(a.tensor(m, "lambda"), {a.r0}, path);
         require_shape(a.tensor(m, "keep"), {a.r0}, path);
     }
+    const Tensor *hw = a.file.find(kHeadWeightName), *hb = a.file.find(kHeadBiasName);
+    if (!hw != !hb)
+        throw UsageError(path + ": '" + kHeadWeightName + "' and '" + kHeadBiasName + "' come together (one is missing)");
+    if (hw) {
+        if (hw->shape.size() != 2 || hw->shape[0] < 1 || hw->shape[1] < 1)
+            throw UsageError(path + ": tensor '" + kHeadWeightName + "' has shape " + shape_text(hw->shape) +
+                             ", expected [K, C] with K, C >= 1");
+        require_shape(*hb, {hw->shape[0]}, path);
+    }
     return a;
 }
 
@@ -140,6 +157,8 @@ void require_shape(const Tensor &t, const std::vector<int64_t> &shape, const std
                          shape_text(shape));
 }
 
-bool is_base_tensor(const std::string &name) { return ends_with(name, ".W0") || ends_with(name, ".bias"); }
+bool is_base_tensor(const std::string &name) {
+    return name != kHeadBiasName && (ends_with(name, ".W0") || ends_with(name, ".bias"));
+}
 
 }  // namespace adalora

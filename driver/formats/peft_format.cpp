@@ -15,6 +15,10 @@
 #include "base/errors.h"
 #include "config/options.h"
 
+extern "C" {
+#include "encoder.h"
+}
+
 namespace adalora {
 
 namespace {
@@ -65,12 +69,96 @@ struct PeftModule {
     const Tensor *part[3] = {nullptr, nullptr, nullptr};  // lora_A, lora_B, lora_E
 };
 
+const std::string kEncoderPrefix = "bert.encoder.layer.";
+// The head's tensors: ours, and PEFT's names of BertForSequenceClassification's classifier.
+const char *const kHeadNames[2][2] = {{kHeadWeightName, "classifier.weight"}, {kHeadBiasName, "classifier.bias"}};
+
+// "L.type" split into L and the index of type in kEncoderTargets; false if
+// `module` is not so (L: decimal digits without a leading zero, at most 6).
+bool split_encoder_module(const std::string &module, int *layer, size_t *type) {
+    const size_t dot = module.find('.');
+    if (dot == std::string::npos || dot == 0 || dot > 6 || (module[0] == '0' && dot > 1)) return false;
+    for (size_t i = 0; i < dot; i++)
+        if (module[i] < '0' || module[i] > '9') return false;
+    const std::string name = module.substr(dot + 1);
+    const auto it = std::find(kEncoderTargets.begin(), kEncoderTargets.end(), name);
+    if (it == kEncoderTargets.end()) return false;
+    *layer = std::stoi(module.substr(0, dot));
+    *type = (size_t)(it - kEncoderTargets.begin());
+    return true;
+}
+
+bool is_encoder_module(const std::string &module) {
+    int layer;
+    size_t type;
+    return split_encoder_module(module, &layer, &type);
+}
+
+// PEFT's target_modules of an encoder run: its matrix types, which PEFT
+// matches as suffixes of module paths, when the run is ours (a sentence
+// task's run adapts every layer of the checkpoint) and "output.dense" does
+// not come without "attention.output.dense" (whose path it is a suffix of);
+// otherwise the exact paths.
+nlohmann::ordered_json encoder_target_modules(const RunAdapter &run) {
+    std::vector<bool> has(kEncoderTargets.size(), false);
+    for (const std::string &m : run.modules) {
+        int layer;
+        size_t type;
+        split_encoder_module(m, &layer, &type);
+        has[type] = true;
+    }
+    const nlohmann::json &task = run.config.value("task", nlohmann::json());
+    const bool ours = task.is_string() && is_encoder_task(task.get<std::string>());
+    if (ours && !(has[ADA_ENC_FFN_OUT] && !has[ADA_ENC_ATTN_OUT])) {
+        nlohmann::ordered_json types = nlohmann::ordered_json::array();
+        for (size_t t = 0; t < has.size(); t++)
+            if (has[t]) types.push_back(kEncoderTargets[t]);
+        return types;
+    }
+    nlohmann::ordered_json paths = nlohmann::ordered_json::array();
+    for (const std::string &m : run.modules) paths.push_back(encoder_module_path(m));
+    return paths;
+}
+
+// base_model_name_or_path of an encoder run: its --model, else the default checkpoint's hub name.
+nlohmann::ordered_json base_model_name(const RunAdapter &run) {
+    const nlohmann::json &model = run.config.value("model", nlohmann::json());
+    if (model.is_string() && !model.get<std::string>().empty()) return model.get<std::string>();
+    return kDefaultBaseModel;
+}
+
 }  // namespace
+
+std::string encoder_module_path(const std::string &module) {
+    int layer;
+    size_t type;
+    if (!split_encoder_module(module, &layer, &type))
+        throw UsageError("module '" + module + "' is not an encoder module (allowed: L.type, type one of " +
+                         join(kEncoderTargets, ", ") + ")");
+    const bool qkv = type <= ADA_ENC_VALUE;
+    return kEncoderPrefix + std::to_string(layer) + "." + (qkv ? "attention.self." : "") + kEncoderTargets[type];
+}
+
+std::string encoder_module_of(const std::string &path) {
+    if (path.rfind(kEncoderPrefix, 0) != 0) return "";
+    const size_t dot = path.find('.', kEncoderPrefix.size());
+    if (dot == std::string::npos) return "";
+    const std::string layer = path.substr(kEncoderPrefix.size(), dot - kEncoderPrefix.size());
+    for (const std::string &type : kEncoderTargets) {
+        const std::string module = layer + "." + type;
+        if (is_encoder_module(module) && encoder_module_path(module) == path) return module;
+    }
+    return "";
+}
 
 PeftAdapter peft_from_run(const RunAdapter &run) {
     if (run.form != "svd")
         throw UsageError(run.path + ": a LoRA-form run (method " + run.config.value("method", nlohmann::json()).dump() +
                          ") has no λ; only SVD-form runs (adalora, svd-lora) export as PEFT's AdaLoRA");
+    const bool encoder = std::all_of(run.modules.begin(), run.modules.end(), is_encoder_module);
+    if (encoder && !run.has_head())
+        throw UsageError(run.path + ": an encoder run's adapter without '" + kHeadWeightName + "' and '" + kHeadBiasName +
+                         "' (the classifier PEFT needs; written by runs of this adalora on): train the run again");
     PeftAdapter p;
     p.weights.metadata = {{"format", "pt"}};
     nlohmann::ordered_json pattern = nlohmann::ordered_json::object();
@@ -82,23 +170,34 @@ PeftAdapter peft_from_run(const RunAdapter &run) {
         const std::vector<int> kept = run.kept(m);
         const int64_t k = (int64_t)kept.size(), d_out = P.shape[0], d_in = Q.shape[1];
         const std::vector<int> first = first_n(kept.size());
-        const std::string key = kPrefix + m + ".";
+        const std::string path = encoder ? encoder_module_path(m) : m;
+        const std::string key = kPrefix + path + ".";
         p.weights.tensors.push_back(move_slices(Q, r0, d_in, 0, kept, first, k, key + "lora_A", {k, d_in}));
         p.weights.tensors.push_back(move_slices(P, d_out, r0, 1, kept, first, k, key + "lora_B", {d_out, k}));
         p.weights.tensors.push_back(move_slices(lam, r0, 1, 0, kept, first, k, key + "lora_E", {k, 1}));
         std::vector<bool> flags((size_t)r0, false);
         for (int i : kept) flags[(size_t)i] = true;
-        pattern[m + ".lora_E"] = flags;
+        pattern[path + ".lora_E"] = flags;
     }
+    if (encoder)
+        for (const auto &names : kHeadNames) {
+            Tensor t = *run.file.find(names[0]);
+            t.name = kPrefix + names[1];
+            p.weights.tensors.push_back(std::move(t));
+        }
     // AdaLoraConfig.to_dict() as save_pretrained writes it (LoraConfig's
     // fields that matter here at their defaults, then AdaLoRA's).
     auto hyper = [&](const char *key) { return run.config.value(key, nlohmann::ordered_json()); };
-    p.config = {{"peft_type", "ADALORA"}, {"task_type", nullptr}, {"auto_mapping", nullptr},
-                {"base_model_name_or_path", nullptr}, {"revision", nullptr}, {"inference_mode", true},
+    const nlohmann::ordered_json none;
+    p.config = {{"peft_type", "ADALORA"}, {"task_type", encoder ? nlohmann::ordered_json("SEQ_CLS") : none},
+                {"auto_mapping", nullptr}, {"base_model_name_or_path", encoder ? base_model_name(run) : none},
+                {"revision", nullptr}, {"inference_mode", true},
                 {"r", 8},  // LoraConfig's default; AdaLoRA ignores r and warns when it differs
-                {"target_modules", run.modules}, {"exclude_modules", nullptr}, {"lora_alpha", hyper("lora_alpha")},
+                {"target_modules", encoder ? encoder_target_modules(run) : nlohmann::ordered_json(run.modules)},
+                {"exclude_modules", nullptr}, {"lora_alpha", hyper("lora_alpha")},
                 {"lora_dropout", 0.0}, {"fan_in_fan_out", false}, {"bias", "none"}, {"use_rslora", false},
-                {"modules_to_save", nullptr}, {"init_lora_weights", true}, {"layers_to_transform", nullptr},
+                {"modules_to_save", encoder ? nlohmann::ordered_json::array({"classifier"}) : none},
+                {"init_lora_weights", true}, {"layers_to_transform", nullptr},
                 {"layers_pattern", nullptr}, {"alpha_pattern", nlohmann::ordered_json::object()}, {"use_dora", false},
                 {"init_r", r0}};
     nlohmann::ordered_json &c = p.config;
@@ -174,22 +273,79 @@ PeftConfig read_peft_config(const std::string &config_path) {
 struct PeftModules {
     std::map<std::string, PeftModule> found;
     std::vector<std::string> order;
+    const Tensor *head[2] = {nullptr, nullptr};  // base_model.model.classifier.weight, .bias
 };
 
 PeftModules group_peft_tensors(const Safetensors &file, const std::string &weights_path, bool order_from_file) {
     PeftModules g;
     for (const Tensor &t : file.tensors) {
-        int part = -1;
+        int part = -1, head = -1;
         for (int j = 0; j < 3; j++)
             if (ends_with(t.name, std::string(".") + kParts[j])) part = j;
+        for (int j = 0; j < 2; j++)
+            if (t.name == kPrefix + kHeadNames[j][1]) head = j;
+        if (head >= 0) {
+            g.head[head] = &t;
+            continue;
+        }
         if (part < 0 || t.name.rfind(kPrefix, 0) != 0 || t.name.size() <= kPrefix.size() + 7)
             throw UsageError(weights_path + ": unexpected tensor '" + t.name +
-                             "' (allowed: base_model.model.PATH.lora_A, .lora_B, .lora_E)");
+                             "' (allowed: base_model.model.PATH.lora_A, .lora_B, .lora_E, base_model.model.classifier.weight, .bias)");
         const std::string module = t.name.substr(kPrefix.size(), t.name.size() - kPrefix.size() - 7);
         if (!g.found.count(module) && order_from_file) g.order.push_back(module);
         g.found[module].part[part] = &t;
     }
     return g;
+}
+
+// Our module names of the modules in g.order: an adapter of
+// BertForSequenceClassification (a module path under "bert.")
+// gets the encoder's names "L.type", every path checked, in layer then type
+// order (g.order is rearranged so); another keeps its paths. A classifier
+// comes only with the encoder's modules.
+std::vector<std::string> run_module_names(PeftModules &g, const std::string &weights_path) {
+    const bool encoder =
+        std::any_of(g.order.begin(), g.order.end(), [](const std::string &p) { return p.rfind("bert.", 0) == 0; });
+    if (!encoder) {
+        if (g.head[0] || g.head[1])
+            throw UsageError(weights_path + ": a classifier without BertForSequenceClassification's modules (bert.encoder.layer.L....)");
+        return g.order;
+    }
+    std::vector<std::pair<std::pair<int, size_t>, std::string>> keyed;  // (layer, type), PEFT's path
+    for (const std::string &path : g.order) {
+        const std::string module = encoder_module_of(path);
+        if (module.empty())
+            throw UsageError(weights_path + ": module '" + path + "' is not an adaptable matrix of BertForSequenceClassification "
+                             "(allowed: bert.encoder.layer.L.attention.self.query, .key, .value, .attention.output.dense, "
+                             ".intermediate.dense, .output.dense)");
+        const size_t dot = module.find('.');
+        const size_t type = (size_t)(std::find(kEncoderTargets.begin(), kEncoderTargets.end(), module.substr(dot + 1)) -
+                                     kEncoderTargets.begin());
+        keyed.push_back({{std::stoi(module.substr(0, dot)), type}, path});
+    }
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::string> names;
+    g.order.clear();
+    for (const auto &k : keyed) {
+        g.order.push_back(k.second);
+        names.push_back(encoder_module_of(k.second));
+    }
+    return names;
+}
+
+// The classifier as head.weight [K, C] and head.bias [K], when PEFT saved it.
+void append_head(const PeftModules &g, const std::string &weights_path, Safetensors &run) {
+    if (!g.head[0] && !g.head[1]) return;
+    for (int j = 0; j < 2; j++)
+        if (!g.head[j]) throw UsageError(weights_path + ": the tensor '" + kPrefix + kHeadNames[j][1] + "' is missing");
+    const Tensor &W = *g.head[0], &b = *g.head[1];
+    if (W.shape.size() != 2 || W.shape[0] < 1 || W.shape[1] < 1 || b.shape != std::vector<int64_t>{W.shape[0]})
+        throw UsageError(weights_path + ": the classifier has weight " + shape_text(W.shape) + " and bias " +
+                         shape_text(b.shape) + " (expected [K, C] and [K], K, C >= 1)");
+    for (int j = 0; j < 2; j++) {
+        run.tensors.push_back(*g.head[j]);
+        run.tensors.back().name = kHeadNames[j][0];
+    }
 }
 
 // Each module's kept flags from rank_pattern (every triplet kept when it is
@@ -235,11 +391,11 @@ Tensor keep_tensor(const std::string &module, const std::vector<bool> &pattern, 
     return keep;
 }
 
-// One module back at full init_r: lora_B, lora_E, lora_A's kept slices put
-// at their triplet indices of P, lambda, Q (the rest zero), then its keep
-// flags. `total` counts the bytes so far against kMaxImportBytes.
-void append_run_module(const std::string &module, const PeftModule &m, int64_t r0, const std::string &weights_path,
-                       uint64_t &total, Safetensors &run) {
+// One module (PEFT's path `module`) back at full init_r as NAME.P, .lambda,
+// .Q: lora_B, lora_E, lora_A's kept slices put at their triplet indices (the
+// rest zero), then its keep flags NAME.keep. `total` counts the bytes so far against kMaxImportBytes.
+void append_run_module(const std::string &module, const std::string &name, const PeftModule &m, int64_t r0,
+                       const std::string &weights_path, uint64_t &total, Safetensors &run) {
     for (int j = 0; j < 3; j++)
         if (!m.part[j]) throw UsageError(weights_path + ": the tensor '" + kPrefix + module + "." + kParts[j] + "' is missing");
     const Tensor &A = *m.part[0], &B = *m.part[1], &E = *m.part[2];
@@ -259,10 +415,10 @@ void append_run_module(const std::string &module, const PeftModule &m, int64_t r
     if (total > kMaxImportBytes)
         throw UsageError(weights_path + ": the adapter at full init_r would exceed 2 GiB (shapes too large)");
     const std::vector<int> first = first_n(kept.size());
-    run.tensors.push_back(move_slices(B, d_out, k, 1, first, kept, r0, module + ".P", {d_out, r0}));
-    run.tensors.push_back(move_slices(E, k, 1, 0, first, kept, r0, module + ".lambda", {r0}));
-    run.tensors.push_back(move_slices(A, k, d_in, 0, first, kept, r0, module + ".Q", {r0, d_in}));
-    run.tensors.push_back(keep_tensor(module, m.pattern, A.dtype));
+    run.tensors.push_back(move_slices(B, d_out, k, 1, first, kept, r0, name + ".P", {d_out, r0}));
+    run.tensors.push_back(move_slices(E, k, 1, 0, first, kept, r0, name + ".lambda", {r0}));
+    run.tensors.push_back(move_slices(A, k, d_in, 0, first, kept, r0, name + ".Q", {r0, d_in}));
+    run.tensors.push_back(keep_tensor(name, m.pattern, A.dtype));
 }
 
 }  // namespace
@@ -277,15 +433,23 @@ Safetensors run_from_peft(const std::string &dir) {
     PeftModules modules = group_peft_tensors(file, weights_path, cfg.pattern.is_null());
     apply_rank_pattern(cfg, config_path, weights_path, modules);
 
+    if (modules.order.empty()) throw UsageError(weights_path + ": no adapter tensors");
+    const std::vector<std::string> names = run_module_names(modules, weights_path);
+
     Safetensors run;
     uint64_t total = 0;
-    for (const std::string &module : modules.order)
-        append_run_module(module, modules.found[module], cfg.r0, weights_path, total, run);
-    if (modules.order.empty()) throw UsageError(weights_path + ": no adapter tensors");
+    for (size_t i = 0; i < names.size(); i++)
+        append_run_module(modules.order[i], names[i], modules.found[modules.order[i]], cfg.r0, weights_path, total, run);
+    append_head(modules, weights_path, run);
     nlohmann::json config = {{"method", "adalora"}, {"imported_from", "peft"}, {"init_r", cfg.r0}};
     for (const char *key : kHyper)
         if (cfg.json.contains(key)) config[key] = nlohmann::json::parse(cfg.json[key].dump());
-    run.metadata = run_adapter_metadata("svd", (int)cfg.r0, modules.order, config);
+    for (const char *key : {"task_type", "base_model_name_or_path"})
+        if (cfg.json.contains(key) && cfg.json[key].is_string()) config[key] = cfg.json[key].get<std::string>();
+    run.metadata = run_adapter_metadata("svd", (int)cfg.r0, names, config);
+    // PEFT's s = lora_alpha / (ranknum + 1e-5), ranknum = init_r (LoraConfig's default lora_alpha 8).
+    const nlohmann::ordered_json alpha = cfg.json.value("lora_alpha", nlohmann::ordered_json());
+    run.metadata["scale"] = number_text((alpha.is_number() ? alpha.get<double>() : 8.0) / ((double)cfg.r0 + 1e-5));
     return run;
 }
 

@@ -69,7 +69,9 @@ RunOutput train_run(const RunConfig &cfg, LogMode log, const Checkpoint *resume,
     const double train_seconds = clock.seconds();
     out.rank_pattern = rank_pattern_json(run.model);
     out.summary = summary_json(cfg, run, machine, loop, train_seconds);
-    out.adapter = run_adapter_tensors(run.model, out.summary["config"]);
+    // An encoder's trained head goes in as head.weight / head.bias (formats/adapter_file.h).
+    const int head_outputs = run.encoder ? ada_encoder_config_of(run.encoder.get())->n_outputs : 0;
+    out.adapter = run_adapter_tensors(run.model, out.summary["config"], head_outputs);
     return out;
 }
 
