@@ -294,12 +294,15 @@ crosscheck: deps
 # installed into build/venv by make deps): the peft preset's budgets against
 # PEFT's budget_schedule over 2000 schedules, then every case of
 # tests/crosscheck/peft.sh replayed through PEFT's own AdaLoRA and compared by
-# trace-diff at 1e-9 (planted tasks and the MiniLM encoder, float64).
+# trace-diff at 1e-9 (planted tasks and the MiniLM encoder, float64), then
+# adapters both ways on MiniLM: our export loaded by PEFT, PEFT's
+# save_pretrained read by our import, logits within 1e-5 (float).
 crosscheck-peft: deps
 	@$(MAKE) --no-print-directory PRECISION=double driver
 	@$(MAKE) --no-print-directory PRECISION=float driver
 	@$(VENV_PYTHON) tests/crosscheck/peft_budget.py build/double/adalora
 	@bash tests/crosscheck/peft.sh build/double/adalora build/crosscheck-peft $(VENV_PYTHON) build/assets/all-MiniLM-L6-v2
+	@bash tests/crosscheck/peft_adapters.sh build/float/adalora build/crosscheck-peft-adapters $(VENV_PYTHON)
 
 # libFuzzer targets (tests/fuzz/fuzz_NAME.cpp), each built once the parser it
 # calls exists. tests/fuzz/run.sh runs each for FUZZ_SECONDS from a

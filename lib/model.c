@@ -491,3 +491,22 @@ ada_status ada_model_delta_weight(const ada_model *m, int k, real *delta, int ld
     }
     return ADA_OK;
 }
+
+/* Writes the zeros of the keep pattern: λ_i (SVD form) or the B column and
+ * A row (LoRA form) of every pruned triplet. */
+void ada_model_apply_keep(ada_model *m) {
+    const int r = m->config.r0;
+    for (int k = 0; k < m->n_modules; k++) {
+        const ada_module *mod = &m->modules[k];
+        ada_adapter_view w = ada_model_view(m, m->params, k);
+        for (int i = 0; i < r; i++) {
+            if (mod->keep[i]) continue;
+            if (w.lam) {
+                w.lam[i] = 0;
+                continue;
+            }
+            for (int j = 0; j < mod->d_out; j++) w.P[(size_t)j * r + i] = 0;
+            memset(w.Q + (size_t)i * mod->d_in, 0, sizeof(real) * (size_t)mod->d_in);
+        }
+    }
+}

@@ -170,6 +170,12 @@ size_t ada_model_param_count(const ada_model *m, int kept_only);
 /* Kept triplets of module k. */
 int ada_model_kept_rank(const ada_model *m, int k);
 
+/* The keep pattern written into the parameters (Eq. 8's mask lives there:
+ * the forward is unmasked): λ_i of every pruned triplet (SVD form), or its
+ * B column and A row (LoRA form), set to 0. The trainer calls it at mask and
+ * re-apply steps; a loader calls it after setting keep flags. No checks. */
+void ada_model_apply_keep(ada_model *m);
+
 /* Module k's update ΔW = s P diag(λ) Q (SVD form) or s B A (LoRA form) as a
  * d1 x d2 matrix (ld >= d2): what the adapter adds to W0. */
 ada_status ada_model_delta_weight(const ada_model *m, int k, real *delta, int ld);

@@ -304,25 +304,6 @@ ada_status ada_trainer_scores(ada_trainer *tr) {
     return ADA_OK;
 }
 
-/* Writes the zeros of the keep pattern: λ_i (SVD form) or the B column and
- * A row (LoRA form) of every pruned triplet. */
-static void write_pattern(ada_model *m) {
-    const int r = m->config.r0;
-    for (int k = 0; k < m->n_modules; k++) {
-        const ada_module *mod = &m->modules[k];
-        ada_adapter_view w = ada_model_view(m, m->params, k);
-        for (int i = 0; i < r; i++) {
-            if (mod->keep[i]) continue;
-            if (w.lam) {
-                w.lam[i] = 0;
-                continue;
-            }
-            for (int j = 0; j < mod->d_out; j++) w.P[(size_t)j * r + i] = 0;
-            memset(w.Q + (size_t)i * mod->d_in, 0, sizeof(real) * (size_t)mod->d_in);
-        }
-    }
-}
-
 /* A NaN or +Inf score (from non-finite EMAs) fails like every other
  * non-finite value of a step: naming the step, the module and the triplet. */
 static ada_status check_scores(const ada_trainer *tr) {
@@ -378,7 +359,7 @@ static ada_status own_allocation(ada_trainer *tr, long *budget, ada_phase phase,
         memset(tr->ibar, 0, sizeof(real) * m->n_params);
         memset(tr->ubar, 0, sizeof(real) * m->n_params);
     }
-    if (*action != ADA_ACTION_NONE || c->hard_delete) write_pattern(m);
+    if (*action != ADA_ACTION_NONE || c->hard_delete) ada_model_apply_keep(m);
     return ADA_OK;
 }
 

@@ -111,18 +111,8 @@ void load_adapter(ada_encoder *enc, const RunAdapter &a, const std::string &meth
         const std::vector<int> kept = a.kept(mod.name);
         std::fill(mod.keep, mod.keep + r, 0);
         for (int i : kept) mod.keep[i] = 1;
-        // Eq. 3's mask, where the model keeps it (lib/ada_internal.h: in the
-        // parameters): a pruned triplet's λ_i, or its B column and A row, is 0.
-        for (int64_t i = 0; i < r; i++) {
-            if (mod.keep[i]) continue;
-            if (svd) {
-                v.lam[i] = 0;
-                continue;
-            }
-            for (int j = 0; j < mod.d_out; j++) v.P[(size_t)j * (size_t)r + (size_t)i] = 0;
-            std::fill(v.Q + (size_t)i * (size_t)mod.d_in, v.Q + (size_t)(i + 1) * (size_t)mod.d_in, (real)0);
-        }
     }
+    ada_model_apply_keep(m);  // a pruned triplet's λ_i (or B column and A row) is 0, as after training
     const ada_encoder_config &c = *ada_encoder_config_of(enc);
     ada_encoder_head h = ada_encoder_head_of(enc, m->params);
     // head.weight and head.bias (kHeadWeightName, kHeadBiasName) as parts of a module "head".
