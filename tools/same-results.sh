@@ -25,7 +25,11 @@
 # file (ranks.csv, rank_pattern.json, adapter.safetensors, dumps, the
 # cross-check's diff tables) byte for byte. Logs are not compared (they time
 # themselves). A file only AFTER has (the output of a new task or suite) is
-# counted as new, not compared; a file only BEFORE has is a difference. Prints one line per compared file class and ends
+# counted as new, not compared; a file only BEFORE has is a difference.
+# ADDED_KEYS="a.b,c" names JSON keys (dotted paths) that AFTER adds on
+# purpose (a new conventions row, a new index field): where BEFORE lacks one,
+# it is dropped from AFTER before comparing, and the count is printed.
+# Prints one line per compared file class and ends
 # "same-results: N files identical, M differ"; exits 1 on any difference,
 # 2 on bad usage or a failed build.
 set -uo pipefail
@@ -110,10 +114,27 @@ b=$(collect "$after") || exit 2
 driver=$top/build/double/adalora
 [ -x "$driver" ] || driver=$(dirname "$b")/build/double/adalora
 
-"$python" - "$a" "$b" "$driver" <<'EOF'
+ADDED_KEYS=${ADDED_KEYS:-} "$python" - "$a" "$b" "$driver" <<'EOF'
 import json, os, subprocess, sys
 a, b, driver = sys.argv[1:4]
 VOLATILE = {"machine", "time_ms", "ms_per_step", "peak_rss_kib"}
+ADDED = [k.split(".") for k in os.environ["ADDED_KEYS"].split(",") if k]
+dropped = 0
+
+def drop_added(before, after):
+    """Removes from `after` each ADDED path that `before` does not have."""
+    global dropped
+    for path in ADDED:
+        x, y = before, after
+        for part in path[:-1]:
+            if not (isinstance(x, dict) and isinstance(y, dict) and part in x and part in y):
+                break
+            x, y = x[part], y[part]
+        else:
+            if isinstance(y, dict) and path[-1] in y and not (isinstance(x, dict) and path[-1] in x):
+                del y[path[-1]]
+                dropped += 1
+    return after
 
 def files(root):
     found = set()
@@ -160,7 +181,8 @@ for f in sorted((fa | fb) - traced_files):
         record("missing after", False, f + " only before"); continue
     name = os.path.basename(f)
     if name == "summary.json" or name == "suite.json":
-        ok = strip(json.load(open(pa))) == strip(json.load(open(pb)))
+        ja = json.load(open(pa))
+        ok = strip(ja) == strip(drop_added(ja, json.load(open(pb))))
         record(name, ok, f)
     elif name == "metrics.csv":
         record(name, metrics(pa) == metrics(pb), f)
@@ -174,6 +196,8 @@ for t in traces:
 
 for k, (s, d) in sorted(kinds.items()):
     print(f"  {k:28s} {s:5d} identical {d:5d} differ")
+if ADDED:
+    print(f"  keys only after (ADDED_KEYS): {dropped} dropped before comparing ({os.environ['ADDED_KEYS']})")
 print(f"same-results: {same} files identical, {differ} differ ({new} new files only after, not compared)")
 sys.exit(1 if differ else 0)
 EOF
