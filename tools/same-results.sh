@@ -20,7 +20,7 @@
 # time; `make crosscheck` checks the reference on its own).
 # Then it compares the two result trees: every summary.json as JSON with the
 # fields that describe the machine or the clock removed (machine, time_ms,
-# ms_per_step, peak_rss_kib), every metrics.csv without its wall-clock
+# ms_per_step, peak_rss_kib) and the asset paths reduced to their names, every metrics.csv without its wall-clock
 # column, every trace with `trace-diff --rtol 0 --atol 0`, and every other
 # file (ranks.csv, rank_pattern.json, adapter.safetensors, dumps, the
 # cross-check's diff tables) byte for byte. Logs are not compared (they time
@@ -145,9 +145,14 @@ def files(root):
                 found.add(os.path.normpath(os.path.join(rel, n)))
     return found
 
+# Where a run found its assets: a scratch worktree links build/assets at a
+# path of its own, so only the file or folder name is compared.
+PATHS = {"model_dir", "data_file"}
+
 def strip(v):
     if isinstance(v, dict):
-        return {k: strip(x) for k, x in v.items() if k not in VOLATILE}
+        return {k: (os.path.basename(os.path.normpath(x)) if k in PATHS and isinstance(x, str) else strip(x))
+                for k, x in v.items() if k not in VOLATILE}
     if isinstance(v, list):
         return [strip(x) for x in v]
     return v
