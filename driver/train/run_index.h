@@ -30,9 +30,6 @@ nlohmann::json run_index_header(const RunConfig &cfg, const MethodSetup &setup, 
 // the loss. Reads model.safetensors whole to hash it.
 nlohmann::json encoder_index_json(const RunConfig &cfg, const EncoderTask &task);
 
-// SHA-256 (FIPS 180-4) of `bytes`, as 64 lowercase hex digits.
-std::string sha256_hex(const std::string &bytes);
-
 // The first place where `a` and `b` differ, as "key.sub[2]" ("" when equal).
 std::string json_first_difference(const nlohmann::json &a, const nlohmann::json &b, const std::string &path = "");
 

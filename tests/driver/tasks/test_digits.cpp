@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "base/sha256.h"
 #include "tasks/digits.h"
 #include "train/methods.h"
 #include "config/run_config.h"
@@ -40,47 +41,6 @@ using test::usage_error;
 using test::vendored_file;
 
 namespace {
-
-// SHA-256 (FIPS 180-4), to check the vendored file against data/README.md.
-std::string sha256_hex(const std::string &msg) {
-    static const uint32_t K[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    auto rotr = [](uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
-    std::string m = msg;
-    const uint64_t bits = (uint64_t)msg.size() * 8;
-    m.push_back((char)0x80);
-    while (m.size() % 64 != 56) m.push_back(0);
-    for (int i = 7; i >= 0; i--) m.push_back((char)(bits >> (8 * i)));
-    for (size_t at = 0; at < m.size(); at += 64) {
-        uint32_t w[64];
-        for (int i = 0; i < 16; i++)
-            w[i] = (uint32_t)(unsigned char)m[at + 4 * i] << 24 | (uint32_t)(unsigned char)m[at + 4 * i + 1] << 16 |
-                   (uint32_t)(unsigned char)m[at + 4 * i + 2] << 8 | (uint32_t)(unsigned char)m[at + 4 * i + 3];
-        for (int i = 16; i < 64; i++) {
-            uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
-        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-        for (int i = 0; i < 64; i++) {
-            uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-            uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-        }
-        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
-    }
-    char out[65];
-    for (int i = 0; i < 8; i++) std::snprintf(out + 8 * i, 9, "%08x", h[i]);
-    return out;
-}
 
 // FNV-1a 64, the cache file's checksum (driver/digits.cpp), to forge headers
 // whose checksum is right so that each other check is seen to work alone.
@@ -161,9 +121,9 @@ TEST_CASE("digits: the vendored file is the one data/README.md documents and par
     const std::string path = vendored_file();
     const std::string bytes = read_bytes(path);
     CHECK(bytes.size() == 57512);
-    CHECK(sha256_hex(bytes) == "46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a");
-    CHECK(sha256_hex(gunzip_text(path)) == "6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8");
-    CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2 example
+    CHECK(adalora::sha256_hex(bytes) == "46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a");
+    CHECK(adalora::sha256_hex(gunzip_text(path)) == "6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8");
+    CHECK(adalora::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2 example
 
     adalora::DigitsData d = adalora::load_digits(path);
     REQUIRE(d.rows == 1797);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/sha256.h"
 #include "cli/trace_diff.h"
 #include "formats/npy.h"
 #include "support/test_files.h"
