@@ -71,7 +71,7 @@ std::vector<std::string> accuracy_claims(const Suite &s, const std::string &task
             out.push_back(line + kNotMeasured + " (no cells of both with the same seed)");
             continue;
         }
-        line += points(diff.mean) + " (paired over " + std::to_string(diff.n) + " seeds";
+        line += points(diff.mean) + " (paired over " + std::to_string(diff.n) + (diff.n == 1 ? " seed" : " seeds");
         if (!diff.spread()) {
             out.push_back(line + "; one seed: no interval)");
             continue;
