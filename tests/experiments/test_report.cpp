@@ -346,3 +346,35 @@ TEST_CASE("report: without gnuplot the report still builds and says which plots 
         CHECK(fs::file_size(t.path / "r2" / "plots" / "allocation_bars.svg") > 0);
     }
 }
+
+TEST_CASE("report: conventions on a sentence task pair the seeds: moves it, no clear change, identical") {
+    TempDir t;
+    const json variants = json::array({{{"convention", "paper"}}, {{"convention", "peft"}},
+                                       {{"convention", "paper"}, {"ties", "kthvalue"}},
+                                       {{"convention", "paper"}, {"orth-norm", "plain"}}});
+    write_suite(t.path, "conventions-encoder", json::object(), 3, variants);
+    const double paper[3] = {0.80, 0.70, 0.84};           // the seeds differ a lot...
+    const double peft[3] = {0.05, 0.06, 0.04};            // ...the paired differences little: +5 ± 1 points
+    const double plain[3] = {0.02, -0.02, 0.0};           // mean 0, the interval holds 0
+    int id = 0;
+    for (const auto &v : variants)
+        for (int seed = 0; seed < 3; seed++) {
+            json cell = v;
+            cell["seed"] = seed;
+            double acc = paper[seed];
+            if (v["convention"] == "peft") acc += peft[seed];
+            if (v.contains("orth-norm")) acc += plain[seed];
+            write_cell(t.path, "conventions-encoder", "c" + std::to_string(id++), cell,
+                       {{"final_test_accuracy", acc}, {"final_test_loss", 1 - acc}});
+        }
+    const std::string c = claims_text(R::load_report_inputs({t.path.string()}), "conventions-encoder");
+    // peft: differences 5, 6, 4 points: mean 5, sd 1, t(2) = 4.303: 5 ± 2.48 points.
+    CHECK(c.find("`convention=peft` against the paper preset on planted-linear, test accuracy: +5 points (paired over 3 "
+                 "seeds, 95% CI [+2.52 points, +7.48 points]): **moves it**") != std::string::npos);
+    CHECK(c.find("ties=kthvalue` against the paper preset on planted-linear, test accuracy: +0 points (paired over 3 "
+                 "seeds, 95% CI [+0 points, +0 points]): **identical** at every seed") != std::string::npos);
+    const size_t plain_at = c.find("orth-norm=plain` against the paper preset on planted-linear, test accuracy: ");
+    REQUIRE(plain_at != std::string::npos);
+    const std::string plain_line = c.substr(plain_at, c.find('\n', plain_at) - plain_at);
+    CHECK(plain_line.find("**no clear change** (the interval contains 0)") != std::string::npos);
+}
