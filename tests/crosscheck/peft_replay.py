@@ -44,7 +44,6 @@ term (measured: README)."""
 import argparse
 import contextlib
 import math
-import os
 import sys
 import types
 
@@ -56,7 +55,7 @@ import transformers
 from peft import AdaLoraConfig, TaskType, get_peft_model
 
 from layers import ACTIVATIONS, task_loss
-from trace_io import BadInput, TraceWriter, json_number, load_array, read_index
+from trace_io import BadInput, TraceWriter, exit_code, json_number, load_array, read_index, trace_header
 
 DTYPE = torch.float64
 ADAPTER = "default"
@@ -370,15 +369,17 @@ class Replay:
                 raise RuntimeError(f"loss is {loss.detach().item()} at step {t}")
 
 
-def trace_header(index):
-    header = {k: v for k, v in index.items() if k not in ("chains", "format", "tokens", "head")}
-    header["format"] = "adalora-trace"
-    header["producer"] = ("tests/crosscheck/peft_replay.py (PEFT %s, transformers %s, torch %s, float64)"
-                          % (peft.__version__, transformers.__version__, torch.__version__))
+def replay(dump, out, model_dir):
+    index = read_index(dump, "adalora-init")
+    if index.get("precision") != "double":
+        raise BadInput(f"{dump}: precision {index.get('precision')!r}; replay a double build's dump")
+    runner = Replay(dump, index, model_dir)
+    producer = ("tests/crosscheck/peft_replay.py (PEFT %s, transformers %s, torch %s, float64)"
+                % (peft.__version__, transformers.__version__, torch.__version__))
+    header = trace_header(index, producer)
     header["versions"] = versions()
-    header["modules"] = [{k: v for k, v in m.items() if k != "files"} for m in index["modules"]]
-    header["precision"], header["dtype"] = "double", "<f8"
-    return header
+    with TraceWriter(out, header) as writer:
+        runner.run(writer)
 
 
 def main(argv):
@@ -389,26 +390,7 @@ def main(argv):
     args = parser.parse_args(argv)
     torch.set_default_dtype(DTYPE)
     torch.manual_seed(0)  # PEFT draws initial adapters before they are overwritten
-    try:
-        index = read_index(args.init, "adalora-init")
-        if index.get("precision") != "double":
-            raise BadInput(f"{args.init}: precision {index.get('precision')!r}; replay a double build's dump")
-        replay = Replay(args.init, index, args.model)
-        writer = TraceWriter(args.trace, trace_header(index))
-        try:
-            replay.run(writer)
-            writer.finish()
-        except BaseException:
-            writer.abandon()
-            raise
-    except BadInput as e:
-        print(f"peft_replay.py: {e}", file=sys.stderr)
-        return 2
-    except (KeyError, TypeError) as e:
-        print(f"peft_replay.py: {args.init}/index.json: missing or malformed entry {e}", file=sys.stderr)
-        return 2
-    return 0
-
+    return exit_code("peft_replay.py", args.init, lambda: replay(args.init, args.trace, args.model))
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -27,7 +27,8 @@ from allocator import RankAllocator
 from conventions import Conventions
 from layers import DTYPE, HostModel, LoRALinear, SVDLinear
 from regularizer import orth_raw, orth_term
-from trace_io import BadInput, TraceWriter, json_number, load_array, parse_steps, read_index
+from trace_io import (BadInput, TraceWriter, exit_code, json_number, load_array, parse_steps, read_index,
+                      trace_header)
 
 
 def build_model(dump, index):
@@ -129,15 +130,6 @@ def initial_tensors(model, allocator):
     return out
 
 
-def trace_header(index):
-    header = {k: v for k, v in index.items() if k not in ("chains", "format")}
-    header["format"] = "adalora-trace"
-    header["producer"] = "tests/crosscheck/reference.py (PyTorch %s, float64)" % torch.__version__
-    header["modules"] = [{k: v for k, v in m.items() if k != "files"} for m in index["modules"]]
-    header["precision"], header["dtype"] = "double", "<f8"
-    return header
-
-
 def run(dump, out, steps_spec):
     index = read_index(dump, "adalora-init")
     host = index.get("host", "mlp")  # a dump written before the encoder host has none
@@ -161,8 +153,8 @@ def run(dump, out, steps_spec):
     allocator = RankAllocator(model, index["schedule"], index["allocation"], conv)
     reg = index["regulariser"]
     gamma = float(reg["gamma"])
-    writer = TraceWriter(out, trace_header(index))
-    try:
+    producer = "tests/crosscheck/reference.py (PyTorch %s, float64)" % torch.__version__
+    with TraceWriter(out, trace_header(index, producer)) as writer:
         if 0 in traced:
             writer.step(0, {"kept": int(allocator.keep.sum())}, initial_tensors(model, allocator))
         for t in range(1, T + 1):
@@ -200,10 +192,6 @@ def run(dump, out, steps_spec):
                                                       ab_pre, index["form"]))
             if not math.isfinite(float(loss)):
                 raise RuntimeError(f"loss is {float(loss)} at step {t}")
-        writer.finish()
-    except BaseException:
-        writer.abandon()
-        raise
 
 
 def main(argv):
@@ -213,15 +201,7 @@ def main(argv):
     parser.add_argument("--trace-steps", default="all", help="e.g. 0-20,50,100 or all (default)")
     args = parser.parse_args(argv)
     torch.set_default_dtype(DTYPE)
-    try:
-        run(args.init, args.trace, args.trace_steps)
-    except BadInput as e:
-        print(f"reference.py: {e}", file=sys.stderr)
-        return 2
-    except (KeyError, TypeError) as e:
-        print(f"reference.py: {args.init}/index.json: missing or malformed entry {e}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code("reference.py", args.init, lambda: run(args.init, args.trace, args.trace_steps))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Reading a `--dump-init` directory and writing a `--trace` directory in
-the driver's formats (README, "Step traces"), with numpy alone.
+the driver's formats (README, "Step traces"), with numpy alone, and the
+command-line frame every replay shares.
 
 A trace is written into OUT.tmp-<pid> and renamed to OUT at the end, so a
 failed run leaves nothing half-written."""
@@ -7,6 +8,7 @@ import json
 import math
 import os
 import shutil
+import sys
 
 import numpy as np
 
@@ -97,3 +99,38 @@ class TraceWriter:
 
     def abandon(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # `with TraceWriter(...) as w:` finishes on success and abandons on any exception.
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.finish()
+        else:
+            self.abandon()
+        return False
+
+
+def trace_header(index, producer):
+    """A float64 trace's index header from a dump's: everything but the
+    dump-only entries (its batches, the head, the modules' file names)."""
+    header = {k: v for k, v in index.items() if k not in ("chains", "tokens", "head", "format")}
+    header["format"] = "adalora-trace"
+    header["producer"] = producer
+    header["modules"] = [{k: v for k, v in m.items() if k != "files"} for m in index["modules"]]
+    header["precision"], header["dtype"] = "double", "<f8"
+    return header
+
+
+def exit_code(program, dump, work):
+    """Runs work(); a bad argument or file is one line on stderr and exit 2."""
+    try:
+        work()
+    except BadInput as e:
+        print(f"{program}: {e}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError) as e:
+        print(f"{program}: {dump}/index.json: missing or malformed entry {e}", file=sys.stderr)
+        return 2
+    return 0

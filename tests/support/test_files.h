@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include "config/run_config.h"
@@ -52,6 +53,20 @@ std::string usage_error(F f) {
         return e.what();
     }
     return "";
+}
+
+// metrics.csv without its wall-clock column (the 9th, "seconds"): what two
+// runs of the same numbers must both write.
+inline std::string metrics_without_seconds(const std::string &metrics_csv) {
+    std::stringstream in(metrics_csv), out;
+    for (std::string line; std::getline(in, line);) {
+        std::stringstream fields(line);
+        int column = 0;
+        for (std::string f; std::getline(fields, f, ','); column++)
+            if (column != 8) out << f << ',';
+        out << '\n';
+    }
+    return out.str();
 }
 
 // A safetensors file by hand: the 8-byte length of `header`, the header as

@@ -103,22 +103,9 @@ NpyType real_type() { return sizeof(real) == 8 ? NpyType::f8 : NpyType::f4; }
 
 std::vector<double> as_doubles(const real *v, size_t n) { return std::vector<double>(v, v + n); }
 
-// metrics.csv without its wall-clock column (the 9th).
-std::string without_seconds(const std::string &metrics_csv) {
-    std::stringstream in(metrics_csv), out;
-    for (std::string line; std::getline(in, line);) {
-        std::stringstream fields(line);
-        int column = 0;
-        for (std::string f; std::getline(fields, f, ','); column++)
-            if (column != 8) out << f << ',';
-        out << '\n';
-    }
-    return out.str();
-}
-
 // Two runs' numbers: losses, ranks, dev rows, final figures, the adapter's tensors.
 void check_same_run(const adalora::RunOutput &a, const adalora::RunOutput &b) {
-    CHECK(without_seconds(a.metrics_csv) == without_seconds(b.metrics_csv));
+    CHECK(test::metrics_without_seconds(a.metrics_csv) == test::metrics_without_seconds(b.metrics_csv));
     CHECK(a.ranks_csv == b.ranks_csv);
     CHECK(a.dev_csv == b.dev_csv);
     CHECK(a.rank_pattern == b.rank_pattern);
@@ -351,7 +338,7 @@ TEST_CASE("encoder dump: the MLP tasks' dumps say host mlp; an index without hos
     index.erase("host");  // a dump written before the encoder host
     std::ofstream(index_path) << index.dump();
     const adalora::RunOutput replayed = adalora::train_run(cfg, adalora::LogMode::quiet);
-    CHECK(without_seconds(replayed.metrics_csv) == without_seconds(original.metrics_csv));
+    CHECK(test::metrics_without_seconds(replayed.metrics_csv) == test::metrics_without_seconds(original.metrics_csv));
     index["host"] = "encoder";
     std::ofstream(index_path) << index.dump();
     const std::string err = test::usage_error([&] { adalora::train_run(cfg, adalora::LogMode::quiet); });

@@ -41,21 +41,8 @@ adalora::RunConfig small(const std::string &method, const std::string &task = "p
     return c;
 }
 
-// metrics.csv without its wall-clock column: what a replay must reproduce.
-std::string losses(const std::string &metrics_csv) {
-    std::stringstream in(metrics_csv), out;
-    for (std::string line; std::getline(in, line);) {
-        std::stringstream fields(line);
-        int column = 0;
-        for (std::string f; std::getline(fields, f, ','); column++)
-            if (column != 8) out << f << ',';
-        out << '\n';
-    }
-    return out.str();
-}
-
 void check_same_run(const adalora::RunOutput &a, const adalora::RunOutput &b) {
-    CHECK(losses(a.metrics_csv) == losses(b.metrics_csv));
+    CHECK(test::metrics_without_seconds(a.metrics_csv) == test::metrics_without_seconds(b.metrics_csv));
     CHECK(a.ranks_csv == b.ranks_csv);
     CHECK(a.rank_pattern == b.rank_pattern);
     CHECK(a.summary["final_train_loss"] == b.summary["final_train_loss"]);
@@ -135,7 +122,7 @@ TEST_CASE("trace: --init-from uses the state and batches in the files") {
     for (size_t i = 0; i < doubled.size() / 120; i++) doubled[i] *= 2;
     adalora::write_npy(x.string(), adalora::npy_array(doubled.data(), xs.shape));
     adalora::RunOutput batch_changed = adalora::train_run(cfg, adalora::LogMode::quiet);
-    CHECK(losses(batch_changed.metrics_csv).substr(0, 200) != losses(changed.metrics_csv).substr(0, 200));
+    CHECK(test::metrics_without_seconds(batch_changed.metrics_csv).substr(0, 200) != test::metrics_without_seconds(changed.metrics_csv).substr(0, 200));
 }
 
 TEST_CASE("trace: --init-from refuses a directory that does not fit the run") {
