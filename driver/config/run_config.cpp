@@ -21,6 +21,18 @@ const std::vector<std::string> kEncoderTargets = {"query", "key", "value", "atte
 bool is_encoder_task(const std::string &task) {
     return std::find(kEncoderTasks.begin(), kEncoderTasks.end(), task) != kEncoderTasks.end();
 }
+
+bool split_encoder_module(const std::string &module, int *layer, size_t *type) {
+    const size_t dot = module.find('.');
+    if (dot == std::string::npos || dot == 0 || dot > 6 || (module[0] == '0' && dot > 1)) return false;
+    for (size_t i = 0; i < dot; i++)
+        if (module[i] < '0' || module[i] > '9') return false;
+    const auto it = std::find(kEncoderTargets.begin(), kEncoderTargets.end(), module.substr(dot + 1));
+    if (it == kEncoderTargets.end()) return false;
+    *layer = std::stoi(module.substr(0, dot));
+    *type = (size_t)(it - kEncoderTargets.begin());
+    return true;
+}
 const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj"};
 const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
 const std::vector<std::string> kSvdMethods = {"full", "qr"};

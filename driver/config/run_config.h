@@ -81,6 +81,9 @@ struct RunConfig {
 // the others are the MLP host's.
 extern const std::vector<std::string> kEncoderTasks, kEncoderTargets;
 bool is_encoder_task(const std::string &task);
+// An encoder matrix's name "L.type" (L decimal without a leading zero, at most
+// 6 digits; type one of kEncoderTargets): its layer and type index, or false.
+bool split_encoder_module(const std::string &module, int *layer, size_t *type);
 
 extern const std::vector<std::string> kTasks, kMethods, kImportance, kSvdMethods, kLogModes, kOnNonfinite;
 

@@ -73,21 +73,6 @@ const std::string kEncoderPrefix = "bert.encoder.layer.";
 // The head's tensors: ours, and PEFT's names of BertForSequenceClassification's classifier.
 const char *const kHeadNames[2][2] = {{kHeadWeightName, "classifier.weight"}, {kHeadBiasName, "classifier.bias"}};
 
-// "L.type" split into L and the index of type in kEncoderTargets; false if
-// `module` is not so (L: decimal digits without a leading zero, at most 6).
-bool split_encoder_module(const std::string &module, int *layer, size_t *type) {
-    const size_t dot = module.find('.');
-    if (dot == std::string::npos || dot == 0 || dot > 6 || (module[0] == '0' && dot > 1)) return false;
-    for (size_t i = 0; i < dot; i++)
-        if (module[i] < '0' || module[i] > '9') return false;
-    const std::string name = module.substr(dot + 1);
-    const auto it = std::find(kEncoderTargets.begin(), kEncoderTargets.end(), name);
-    if (it == kEncoderTargets.end()) return false;
-    *layer = std::stoi(module.substr(0, dot));
-    *type = (size_t)(it - kEncoderTargets.begin());
-    return true;
-}
-
 bool is_encoder_module(const std::string &module) {
     int layer;
     size_t type;
@@ -318,10 +303,10 @@ std::vector<std::string> run_module_names(PeftModules &g, const std::string &wei
             throw UsageError(weights_path + ": module '" + path + "' is not an adaptable matrix of BertForSequenceClassification "
                              "(allowed: bert.encoder.layer.L.attention.self.query, .key, .value, .attention.output.dense, "
                              ".intermediate.dense, .output.dense)");
-        const size_t dot = module.find('.');
-        const size_t type = (size_t)(std::find(kEncoderTargets.begin(), kEncoderTargets.end(), module.substr(dot + 1)) -
-                                     kEncoderTargets.begin());
-        keyed.push_back({{std::stoi(module.substr(0, dot)), type}, path});
+        int layer;
+        size_t type;
+        split_encoder_module(module, &layer, &type);  // a name encoder_module_of returned
+        keyed.push_back({{layer, type}, path});
     }
     std::sort(keyed.begin(), keyed.end());
     std::vector<std::string> names;

@@ -1,14 +1,10 @@
 // run_index.cpp: the header of the --dump-init and --trace indexes.
 #include "train/run_index.h"
 
-#include "base/sha256.h"
-
-#include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstdio>
 
 #include "base/read_file.h"
+#include "base/sha256.h"
 
 #include "formats/npy.h"
 #include "train/run.h"
@@ -30,12 +26,11 @@ const char *loss_formula(ada_loss_kind k) {
 
 nlohmann::json module_json(const ada_model *m, int k) {
     const ada_module &mod = m->modules[k];
-    if (m->config.external_host) {  // an encoder matrix "L.type" (hosts/encoder.h): no chain, bias or activation here
-        const std::string name = mod.name;
-        const size_t dot = name.find('.');
-        return {{"name", name},       {"index", k},          {"layer", std::stoi(name.substr(0, dot))},
-                {"type", name.substr(dot + 1)}, {"d_in", mod.d_in}, {"d_out", mod.d_out}};
-    }
+    int layer;
+    size_t type;
+    if (m->config.external_host && split_encoder_module(mod.name, &layer, &type))  // no chain, bias or activation here
+        return {{"name", mod.name}, {"index", k},          {"layer", layer},
+                {"type", kEncoderTargets[type]}, {"d_in", mod.d_in}, {"d_out", mod.d_out}};
     int position = 0;
     for (int j = 0; j < k; j++) position += m->modules[j].chain == mod.chain;
     return {{"name", mod.name},       {"index", k},          {"chain", mod.chain},
