@@ -2,8 +2,13 @@
 #include "base/sha256.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "base/errors.h"
 
 namespace adalora {
 
@@ -47,21 +52,62 @@ void sha256_block(uint32_t h[8], const unsigned char *block) {
     for (int i = 0; i < 8; i++) h[i] += v[i];
 }
 
+// The hash of a stream of bytes given in pieces: whole blocks are hashed as
+// they come, the rest waits for the next piece or for the padding.
+class Sha256 {
+  public:
+    void update(const char *data, size_t n) {
+        length_ += n;
+        if (!pending_.empty()) {
+            const size_t take = std::min(n, 64 - pending_.size());
+            pending_.append(data, take);
+            data += take;
+            n -= take;
+            if (pending_.size() < 64) return;
+            sha256_block(h_, reinterpret_cast<const unsigned char *>(pending_.data()));
+            pending_.clear();
+        }
+        const size_t whole = n / 64 * 64;
+        for (size_t at = 0; at < whole; at += 64) sha256_block(h_, reinterpret_cast<const unsigned char *>(data + at));
+        pending_.assign(data + whole, n - whole);
+    }
+    std::string hex() {
+        // The padding (§5.1.1): 0x80, zeros, the message length in bits as 64 bits big-endian.
+        std::string tail = pending_ + '\x80';
+        tail.resize(tail.size() <= 56 ? 64 : 128, '\0');
+        const uint64_t bits = (uint64_t)length_ * 8;
+        for (int i = 0; i < 8; i++) tail[tail.size() - 1 - i] = (char)(bits >> (8 * i));
+        for (size_t at = 0; at < tail.size(); at += 64) sha256_block(h_, reinterpret_cast<const unsigned char *>(tail.data() + at));
+        char hex[65];
+        for (int i = 0; i < 8; i++) std::snprintf(hex + 8 * i, 9, "%08x", h_[i]);
+        return std::string(hex, 64);
+    }
+
+  private:
+    uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    std::string pending_;  // fewer than 64 bytes
+    uint64_t length_ = 0;
+};
+
 }  // namespace
 
 std::string sha256_hex(const std::string &bytes) {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const size_t whole = bytes.size() / 64 * 64;
-    for (size_t at = 0; at < whole; at += 64) sha256_block(h, reinterpret_cast<const unsigned char *>(bytes.data() + at));
-    // The padding (§5.1.1): 0x80, zeros, the message length in bits as 64 bits big-endian.
-    std::string tail = bytes.substr(whole) + '\x80';
-    tail.resize(tail.size() <= 56 ? 64 : 128, '\0');
-    const uint64_t bits = (uint64_t)bytes.size() * 8;
-    for (int i = 0; i < 8; i++) tail[tail.size() - 1 - i] = (char)(bits >> (8 * i));
-    for (size_t at = 0; at < tail.size(); at += 64) sha256_block(h, reinterpret_cast<const unsigned char *>(tail.data() + at));
-    char hex[65];
-    for (int i = 0; i < 8; i++) std::snprintf(hex + 8 * i, 9, "%08x", h[i]);
-    return std::string(hex, 64);
+    Sha256 h;
+    h.update(bytes.data(), bytes.size());
+    return h.hex();
+}
+
+std::string sha256_file_hex(const std::string &path) {
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) throw UsageError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
+    Sha256 h;
+    std::vector<char> buf((size_t)1 << 20);
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update(buf.data(), n);
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed) throw UsageError(path + ": read error");
+    return h.hex();
 }
 
 }  // namespace adalora

@@ -2,6 +2,7 @@
 #include "base/util.h"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace adalora {
 
@@ -34,6 +35,17 @@ std::vector<std::string> split_list(const std::string &list) {
         at = end + 1;
     }
     return items;
+}
+
+std::string recorded_path(const std::string &path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path full = fs::absolute(path, ec).lexically_normal();
+    const fs::path cwd = fs::current_path(ec);
+    if (ec) return path;
+    const fs::path rel = full.lexically_relative(cwd);
+    if (rel.empty() || *rel.begin() == "..") return path;
+    return rel.string();
 }
 
 }  // namespace adalora

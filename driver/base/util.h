@@ -18,4 +18,9 @@ std::string number_text(double v);
 // The items of a comma list, each trimmed of spaces ("a, b" -> {"a", "b"}).
 std::vector<std::string> split_list(const std::string &list);
 
+// A path as a record should keep it: relative to the working directory when
+// it lies inside it ("build/assets/x"), so records written from a checkout
+// name no machine's folders; as given otherwise.
+std::string recorded_path(const std::string &path);
+
 }  // namespace adalora

@@ -245,6 +245,13 @@ void add_task_options(CLI::App *cmd, RunConfig &c) {
     cmd->add_option("--target-modules,--target_modules", c.task_opt.target_modules,
                     "sentence tasks: adapted matrices, PEFT's names (" + join(kEncoderTargets, ", ") + ") or all")
         ->capture_default_str();
+    cmd->add_option("--layers-to-transform,--layers_to_transform", c.task_opt.layers_to_transform,
+                    "sentence tasks: the layers whose --target-modules are adapted, indices from 0 (PEFT's "
+                    "layers_to_transform) or all")
+        ->capture_default_str();
+    cmd->add_flag("--no-train-eval,--no_train_eval", c.task_opt.no_train_eval,
+                  "sentence tasks: skip the final pass over the training split (final_train_loss and "
+                  "final_train_accuracy are null); the dev and test splits are always evaluated");
     cmd->add_option("--max-seq,--max_seq", c.task_opt.max_seq, "sentence tasks: tokens per sentence with [CLS] and [SEP]")
         ->capture_default_str();
     cmd->add_option("--dropout", c.task_opt.dropout, "sentence tasks: hidden-state and head dropout while training")

@@ -74,9 +74,12 @@ void validate_encoder_options(const RunConfig &c) {
     if (t.target_modules != "all")
         for (const std::string &name : split_list(t.target_modules))
             require_member(name, kEncoderTargets, "--target-modules (or all)");
-    if (!is_encoder_task(c.task)) return;
+    if (!is_encoder_task(c.task)) {
+        require(t.layers_to_transform == "all" && !t.no_train_eval,
+                "--layers-to-transform and --no-train-eval: the sentence tasks only (task " + c.task + ")");
+        return;
+    }
     const std::string why = ": not available with the sentence task " + c.task + " (the MLP tasks only)";
-    require(c.method != "svd-proj", "--method svd-proj" + why);
     require(c.init_from.empty(), "--init-from" + why);  // --dump-init and --trace work (README "Step traces")
     require(t.base_weights.empty(), "--base-weights" + why + "; the encoder's base is --model");
     require(t.planted_ranks.empty(), "--planted-ranks" + why);

@@ -31,6 +31,8 @@ struct TaskOptions {
     std::string model_dir;                  // HF checkpoint folder; "": build/assets/all-MiniLM-L6-v2
     std::string sentence_data;              // folder of the task's sentences; "": its asset
     std::string target_modules = "all";     // PEFT's names, comma list, or "all" (the six)
+    std::string layers_to_transform = "all"; // layer indices, comma list, or "all" (PEFT's layers_to_transform)
+    bool no_train_eval = false;             // leave the final pass over the training split out of summary.json
     int max_seq = 64;                       // tokens per sentence, [CLS] and [SEP] included
     double dropout = 0.1;                   // hidden-state and head dropout in training (BERT's 0.1)
     long eval_every = 0;                    // steps between dev-accuracy lines; 0: at the end only

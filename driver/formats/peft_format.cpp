@@ -80,10 +80,11 @@ bool is_encoder_module(const std::string &module) {
 }
 
 // PEFT's target_modules of an encoder run: its matrix types, which PEFT
-// matches as suffixes of module paths, when the run is ours (a sentence
-// task's run adapts every layer of the checkpoint) and "output.dense" does
-// not come without "attention.output.dense" (whose path it is a suffix of);
-// otherwise the exact paths.
+// matches as suffixes of module paths, when the run is ours and adapts every
+// layer of the checkpoint (a sentence task's run without
+// --layers-to-transform) and "output.dense" does not come without
+// "attention.output.dense" (whose path it is a suffix of); otherwise the
+// exact paths.
 nlohmann::ordered_json encoder_target_modules(const RunAdapter &run) {
     std::vector<bool> has(kEncoderTargets.size(), false);
     for (const std::string &m : run.modules) {
@@ -93,7 +94,8 @@ nlohmann::ordered_json encoder_target_modules(const RunAdapter &run) {
         has[type] = true;
     }
     const nlohmann::json &task = run.config.value("task", nlohmann::json());
-    const bool ours = task.is_string() && is_encoder_task(task.get<std::string>());
+    const nlohmann::json &layers = run.config.value("layers_to_transform", nlohmann::json("all"));
+    const bool ours = task.is_string() && is_encoder_task(task.get<std::string>()) && layers == "all";
     if (ours && !(has[ADA_ENC_FFN_OUT] && !has[ADA_ENC_ATTN_OUT])) {
         nlohmann::ordered_json types = nlohmann::ordered_json::array();
         for (size_t t = 0; t < has.size(); t++)

@@ -2,12 +2,16 @@
 // and the encoder built from the checkpoint.
 #include "tasks/sentence_tasks.h"
 
+#include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <cstring>
 
 #include "base/assets.h"
 #include "base/errors.h"
 #include "base/lib_status.h"
+#include "base/read_file.h"
+#include "base/sha256.h"
 #include "base/util.h"
 #include "tasks/sentences.h"
 #include "tasks/wordpiece.h"
@@ -30,6 +34,16 @@ Source source_of(const std::string &task) {
     if (task == "sentiment-imdb") return {"sentiment", "test/fixtures/imdb.json", false};
     if (task == "sentiment-yelp") return {"sentiment", "test/fixtures/yelp.json", false};
     return {"vader", "movieReviewSnippets_GroundTruth.txt", true};  // vader-movies, vader-movies-score
+}
+
+// "NAME VERSION" of a make-deps data asset: tools/install-assets.sh stamps
+// its folder with the version it installed ("NAME" alone without a stamp).
+std::string asset_package(const std::string &dir, const std::string &name) {
+    const std::string stamp = dir + "/.adalora-stamp";
+    if (!std::filesystem::is_regular_file(stamp)) return name;
+    std::string version = read_file(stamp, 256, "asset stamp");
+    while (!version.empty() && std::isspace((unsigned char)version.back())) version.pop_back();
+    return version.empty() ? name : name + " " + version;
 }
 
 TokenData tokenize(const std::vector<Sentence> &sentences, const WordPiece &wp, int max_seq, bool regression) {
@@ -71,6 +85,23 @@ unsigned encoder_target_mask(const std::string &target_modules) {
     return mask;
 }
 
+uint64_t encoder_layer_mask(const std::string &layers_to_transform, int layers) {
+    if (layers_to_transform == "all") return 0;
+    const std::string allowed = ": allowed layer indices 0.." + std::to_string(layers - 1) + " (comma list) or all";
+    uint64_t mask = 0;
+    for (const std::string &item : split_list(layers_to_transform)) {
+        int l = -1;
+        size_t used = 0;
+        try { l = std::stoi(item, &used); } catch (const std::exception &) { used = 0; }
+        if (used != item.size() || item.empty() || l < 0 || l >= layers || l >= 64)
+            throw UsageError("--layers-to-transform: '" + item + "'" + allowed);
+        if ((mask >> l) & 1u) throw UsageError("--layers-to-transform: layer " + item + " given twice" + allowed);
+        mask |= uint64_t{1} << l;
+    }
+    if (!mask) throw UsageError("--layers-to-transform is empty" + allowed);
+    return mask;
+}
+
 Task make_sentence_task(const RunConfig &cfg) {
     const TaskOptions &o = cfg.task_opt;
     auto et = std::make_shared<EncoderTask>();
@@ -80,13 +111,17 @@ Task make_sentence_task(const RunConfig &cfg) {
         throw UsageError("--max-seq = " + std::to_string(o.max_seq) + ": allowed 2.." + std::to_string(bc.max_positions) +
                          " (the checkpoint's max_position_embeddings)");
     et->targets = encoder_target_mask(o.target_modules);
+    et->layer_mask = encoder_layer_mask(o.layers_to_transform, bc.num_layers);
     et->max_seq = o.max_seq;
     et->dropout = o.dropout;
     const bool regression = cfg.task == "vader-movies-score";
     et->n_outputs = regression ? 1 : 2;
 
     const Source src = source_of(cfg.task);
-    et->data_file = (o.sentence_data.empty() ? find_asset(src.asset) : o.sentence_data) + "/" + src.file;
+    const std::string data_dir = o.sentence_data.empty() ? find_asset(src.asset) : o.sentence_data;
+    et->data_file = data_dir + "/" + src.file;
+    if (o.sentence_data.empty()) et->data_package = asset_package(data_dir, src.asset);
+    et->split_seed = kSplitSeed;
     const std::vector<Sentence> all = src.vader ? load_vader_snippets(et->data_file) : load_uci_sentences(et->data_file);
     const SentenceSplits parts = split_sentences(all, kSplitSeed);
 
@@ -105,7 +140,7 @@ Task make_sentence_task(const RunConfig &cfg) {
     task.test = split_of(parts.test, wp, o.max_seq, regression);
     for (int l = 0; l < bc.num_layers; l++)
         for (size_t t = 0; t < kEncoderTargets.size(); t++) {
-            if (!((et->targets >> t) & 1u)) continue;
+            if (!ada_encoder_adapts(et->targets, et->layer_mask, l, (int)t)) continue;
             const bool ffn_in = t == ADA_ENC_FFN_IN, ffn_out = t == ADA_ENC_FFN_OUT;
             task.module_names.push_back(std::to_string(l) + "." + kEncoderTargets[t]);
             task.specs.push_back({nullptr, 0, ffn_out ? bc.intermediate_size : bc.hidden_size,
@@ -124,6 +159,21 @@ void copy_tensor(const BertCheckpoint &ck, const std::string &name, real *to) {
 
 }  // namespace
 
+std::string checkpoint_sha256(const BertCheckpoint &checkpoint) {
+    return sha256_file_hex(checkpoint.dir + "/model.safetensors");
+}
+
+nlohmann::json sentence_provenance(const Task &task) {
+    const EncoderTask &et = *task.encoder;
+    const auto name = [](const std::string &path) { return std::filesystem::path(path).filename().string(); };
+    const nlohmann::json package = et.data_package.empty() ? nlohmann::json(nullptr) : nlohmann::json(et.data_package);
+    return {{"model", {{"name", name(et.checkpoint.dir)}, {"sha256", checkpoint_sha256(et.checkpoint)}}},
+            {"data", {{"file", name(et.data_file)}, {"package", package},
+                      {"sha256", sha256_file_hex(et.data_file)}}},
+            {"split", {{"seed", et.split_seed}, {"rule", "80/10/10 train/dev/test by class, seeded shuffle (sentences.h)"},
+                       {"train", task.train.rows}, {"dev", task.dev.rows}, {"test", task.test.rows}}}};
+}
+
 EncoderPtr make_encoder(const EncoderTask &task, const ada_model_config &adapters, int max_batch, uint64_t dropout_seed) {
     const BertConfig &bc = task.checkpoint.config;
     ada_encoder_config c{};
@@ -138,6 +188,7 @@ EncoderPtr make_encoder(const EncoderTask &task, const ada_model_config &adapter
     c.n_outputs = task.n_outputs;
     c.loss = task.n_outputs == 1 ? ADA_LOSS_MSE : ADA_LOSS_CROSS_ENTROPY;
     c.targets = task.targets;
+    c.layer_mask = task.layer_mask;
     c.max_batch = max_batch;
     c.max_seq = task.max_seq;
     c.dropout = task.dropout;

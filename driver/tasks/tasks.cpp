@@ -335,29 +335,24 @@ double expected_loss(const Task &task, const ada_model *m) {
     return total;
 }
 
-double split_loss(ada_model *m, const Split &split) {
-    double total = 0;
-    for_each_chunk(m, split, true, [&](int, int n, double loss) { total += loss * n; });
-    return total / split.rows;
-}
+namespace {
 
 // The argmax of a row of scores (the first of equal maxima).
-static int argmax(const real *row, int n) { return (int)(std::max_element(row, row + n) - row); }
+int argmax(const real *row, int n) { return (int)(std::max_element(row, row + n) - row); }
 
-double split_accuracy(ada_model *m, const Split &split) {
+// Counts the rows of the chunk [at, at + n) just forwarded whose label is the
+// argmax of the model's output: the encoder's logits, or each labelled
+// chain's last module.
+struct AccuracyCounter {
     long correct = 0, counted = 0;
-    if (split.has_tokens()) {  // the host's outputs are the classifier's logits
-        if (split.tokens.labels.empty() || !m->host.outputs) return NAN;
-        for_each_chunk(m, split, false, [&](int at, int n, double) {
+    void add(ada_model *m, const Split &split, const std::vector<const ada_module *> &out, int at, int n) {
+        if (split.has_tokens()) {  // the host's outputs are the classifier's logits
             const ada_cmat logits = m->host.outputs(m->host.self);
             for (int i = 0; i < n; i++)
                 correct += argmax(logits.data + (size_t)i * logits.ld, logits.cols) == split.tokens.labels[(size_t)at + i];
             counted += n;
-        });
-        return counted ? (double)correct / counted : NAN;
-    }
-    const std::vector<const ada_module *> out = chain_outputs(m);
-    for_each_chunk(m, split, false, [&](int at, int n, double) {
+            return;
+        }
         for (size_t c = 0; c < split.chains.size(); c++) {
             const ChainData &d = split.chains[c];
             if (d.labels.empty()) continue;
@@ -367,8 +362,46 @@ double split_accuracy(ada_model *m, const Split &split) {
                 counted++;
             }
         }
+    }
+    double fraction() const { return counted ? (double)correct / counted : NAN; }
+};
+
+// Whether the split's rows carry class labels the model's outputs can be read against.
+bool has_labels(const ada_model *m, const Split &split) {
+    if (split.has_tokens()) return !split.tokens.labels.empty() && m->host.outputs;
+    return true;  // chains: AccuracyCounter skips unlabelled ones (NaN when none is labelled)
+}
+
+std::vector<const ada_module *> label_outputs(ada_model *m, const Split &split) {
+    return split.has_tokens() ? std::vector<const ada_module *>{} : chain_outputs(m);
+}
+
+}  // namespace
+
+double split_loss(ada_model *m, const Split &split) {
+    double total = 0;
+    for_each_chunk(m, split, true, [&](int, int n, double loss) { total += loss * n; });
+    return total / split.rows;
+}
+
+double split_accuracy(ada_model *m, const Split &split) {
+    if (!has_labels(m, split)) return NAN;
+    const std::vector<const ada_module *> out = label_outputs(m, split);
+    AccuracyCounter acc;
+    for_each_chunk(m, split, false, [&](int at, int n, double) { acc.add(m, split, out, at, n); });
+    return acc.fraction();
+}
+
+SplitMetrics split_metrics(ada_model *m, const Split &split, bool accuracy) {
+    const bool count = accuracy && has_labels(m, split);
+    const std::vector<const ada_module *> out = count ? label_outputs(m, split) : std::vector<const ada_module *>{};
+    AccuracyCounter acc;
+    double total = 0;
+    for_each_chunk(m, split, true, [&](int at, int n, double loss) {
+        total += loss * n;
+        if (count) acc.add(m, split, out, at, n);
     });
-    return counted ? (double)correct / counted : NAN;
+    return {total / split.rows, count ? acc.fraction() : NAN};
 }
 
 void apply_base(const Task &task, ada_model *m) {

@@ -112,6 +112,15 @@ double split_loss(ada_model *m, const Split &split);
 // module's output (forward without gradient, max_batch rows at a time).
 double split_accuracy(ada_model *m, const Split &split);
 
+// Both from one forward per chunk (a forward with targets leaves the same
+// outputs as one without: evaluation forwards never drop out), so the numbers
+// equal split_loss's and split_accuracy's at half the cost. accuracy = false,
+// or a split without class labels: NaN.
+struct SplitMetrics {
+    double loss, accuracy;
+};
+SplitMetrics split_metrics(ada_model *m, const Split &split, bool accuracy);
+
 // Writes task.base and task.base_bias (when present) over the model's frozen
 // base, module by module; call right after ada_model_create.
 void apply_base(const Task &task, ada_model *m);

@@ -32,6 +32,8 @@ nlohmann::json config_json(const RunConfig &c) {
         j["model"] = t.model_dir;
         j["sentence_data"] = t.sentence_data;
         j["target_modules"] = t.target_modules;
+        j["layers_to_transform"] = t.layers_to_transform;
+        j["no_train_eval"] = t.no_train_eval;
         j["max_seq"] = t.max_seq;
         j["dropout"] = t.dropout;
         j["eval_every"] = t.eval_every;

@@ -11,8 +11,9 @@ namespace adalora {
 const char *const kDevHeader = "step,dev_loss,dev_accuracy\n";
 
 std::string dev_row(long step, ada_model *m, const Task &task, double *accuracy) {
-    const double loss = split_loss(m, task.dev);
-    *accuracy = task.is_classification() ? split_accuracy(m, task.dev) : NAN;
+    const SplitMetrics dev = split_metrics(m, task.dev, task.is_classification());
+    const double loss = dev.loss;
+    *accuracy = dev.accuracy;
     char buf[96];
     std::snprintf(buf, sizeof buf, "%ld,%.9g,%.9g\n", step, loss, *accuracy);
     return buf;

@@ -114,9 +114,8 @@ nlohmann::json run_index_header(const RunConfig &cfg, const MethodSetup &setup, 
 nlohmann::json encoder_index_json(const RunConfig &cfg, const EncoderTask &task) {
     const BertConfig &bc = task.checkpoint.config;
     const std::string &model = cfg.task_opt.model_dir.empty() ? task.checkpoint.dir : cfg.task_opt.model_dir;
-    const std::string weights = task.checkpoint.dir + "/model.safetensors";
     return {{"model", model},
-            {"model_sha256", sha256_hex(read_file(weights, kDataFileLimit))},
+            {"model_sha256", checkpoint_sha256(task.checkpoint)},
             {"layers", bc.num_layers},
             {"hidden", bc.hidden_size},
             {"heads", bc.num_heads},

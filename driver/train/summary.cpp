@@ -11,6 +11,7 @@
 #include "train/config_json.h"
 #include "train/encoder_report.h"
 #include "train/methods.h"
+#include "base/util.h"
 
 namespace adalora {
 
@@ -29,20 +30,28 @@ std::vector<int> kept_ranks(const ada_model *m) {
 }
 
 // The final losses and accuracies, the pretrained base and the planted ranks.
-void add_results(nlohmann::json &s, const Task &task, ada_model *model) {
-    s["final_train_loss"] = split_loss(model, task.train);
-    s["final_test_loss"] = split_loss(model, task.test);
-    s["kept_rank"] = ranks_by_module(model, kept_ranks(model));
-    if (task.is_classification()) {
-        s["final_train_accuracy"] = split_accuracy(model, task.train);
-        s["final_test_accuracy"] = split_accuracy(model, task.test);
+// Each split is one pass (split_metrics); a sentence task's training split
+// none with --no-train-eval.
+void add_results(nlohmann::json &s, const RunConfig &cfg, const Task &task, ada_model *model) {
+    const bool classify = task.is_classification();
+    auto put = [&](const char *split, const SplitMetrics &r) {
+        s[std::string("final_") + split + "_loss"] = r.loss;
+        if (classify) s[std::string("final_") + split + "_accuracy"] = r.accuracy;
+    };
+    if (task.has_encoder() && cfg.task_opt.no_train_eval) {
+        s["final_train_loss"] = nullptr;
+        if (classify) s["final_train_accuracy"] = nullptr;
+    } else {
+        put("train", split_metrics(model, task.train, classify));
     }
+    put("test", split_metrics(model, task.test, classify));
+    s["kept_rank"] = ranks_by_module(model, kept_ranks(model));
     if (task.has_encoder()) {  // the sentence tasks: the dev split, the model, the data
-        s["final_dev_loss"] = split_loss(model, task.dev);
-        if (task.is_classification()) s["final_dev_accuracy"] = split_accuracy(model, task.dev);
-        s["model_dir"] = task.encoder->checkpoint.dir;
-        s["data_file"] = task.encoder->data_file;
+        put("dev", split_metrics(model, task.dev, classify));
+        s["model_dir"] = recorded_path(task.encoder->checkpoint.dir);
+        s["data_file"] = recorded_path(task.encoder->data_file);
         s["sentences"] = {{"train", task.train.rows}, {"dev", task.dev.rows}, {"test", task.test.rows}};
+        s["provenance"] = sentence_provenance(task);
         s["kept_rank_by_layer"] = kept_rank_by_layer(model);
     }
     if (!task.pretrain_cache.empty() && task.base_file.empty()) {
@@ -118,7 +127,7 @@ nlohmann::json summary_json(const RunConfig &cfg, RunSetup &run, const MachineIn
     s["precision"] = ADA_PRECISION_NAME;
     s["machine"] = to_json(machine);
     s["scale"] = run.model->scale;
-    add_results(s, run.task, run.model);
+    add_results(s, cfg, run.task, run.model);
     s["target_budget"] = run.method.target_budget;
     add_oracle(s, cfg, run.task, run.model);
     s["adapters"] = adapter_report(run.model, run.task);

@@ -15,10 +15,17 @@ report::SuiteDef digits();
 report::SuiteDef conventions();
 report::SuiteDef conventions_encoder();
 report::SuiteDef sentiment();
+report::SuiteDef table1();
+report::SuiteDef fig1();
+report::SuiteDef fig3();
+report::SuiteDef table4_encoder();
+report::SuiteDef table5_encoder();
+report::SuiteDef schedule_encoder();
 
 const report::Registry &registry() {
     static const report::Registry table = {
         allocation(), table4(), table5(), svd_cost(), revival(), orthogonality(), schedule(), digits(), conventions(), conventions_encoder(), sentiment(),
+        table1(), fig1(), fig3(), table4_encoder(), table5_encoder(), schedule_encoder(),
     };
     return table;
 }

@@ -114,4 +114,11 @@ SuiteDef schedule() {
     return d;
 }
 
+SuiteDef schedule_encoder() {
+    SuiteDef d;
+    d.name = "schedule-encoder";
+    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
+    return d;
+}
+
 }  // namespace adalora::suites

@@ -59,4 +59,11 @@ SuiteDef table4() {
     return d;
 }
 
+SuiteDef table4_encoder() {
+    SuiteDef d;
+    d.name = "table4-encoder";
+    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
+    return d;
+}
+
 }  // namespace adalora::suites

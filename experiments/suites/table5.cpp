@@ -55,4 +55,11 @@ SuiteDef table5() {
     return d;
 }
 
+SuiteDef table5_encoder() {
+    SuiteDef d;
+    d.name = "table5-encoder";
+    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
+    return d;
+}
+
 }  // namespace adalora::suites

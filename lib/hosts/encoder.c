@@ -89,6 +89,9 @@ static ada_status check_config(const ada_encoder_config *c) {
     if (c->targets == 0 || c->targets >= (1u << ADA_ENC_MATRICES))
         return ada_fail(ADA_ERR_RANGE, "%s: targets = %#x, allowed: a nonzero mask of the six "
                         "matrix types (bits 0..5)", fn, c->targets);
+    if (c->layers < 64 && (c->layer_mask >> c->layers) != 0)
+        return ada_fail(ADA_ERR_RANGE, "%s: layer_mask = %#llx, allowed: 0 (every layer) or a mask of "
+                        "layers 0..%d", fn, (unsigned long long)c->layer_mask, c->layers - 1);
     if (!(c->dropout >= 0 && c->dropout < 1))
         return ada_fail(ADA_ERR_RANGE, "%s: dropout = %g, allowed: [0, 1)", fn, c->dropout);
     return ADA_OK;
@@ -195,12 +198,16 @@ static ada_status encoder_forward(void *self, const ada_batch *batch, double *lo
 static ada_status encoder_backward(void *self);
 static ada_cmat encoder_outputs(const void *self) { return ada_encoder_logits(self); }
 
+int ada_encoder_adapts(unsigned targets, uint64_t layer_mask, int layer, int type) {
+    return ((targets >> type) & 1u) && (layer_mask == 0 || ((layer_mask >> layer) & 1u));
+}
+
 /* The adapter model: one module per adapted matrix, layer by layer. */
 static ada_status create_adapters(ada_encoder *e) {
     const ada_encoder_config *c = &e->cfg;
     int n = 0;
-    for (int t = 0; t < ADA_ENC_MATRICES; t++) n += (c->targets >> t) & 1u;
-    n *= c->layers;
+    for (int l = 0; l < c->layers; l++)
+        for (int t = 0; t < ADA_ENC_MATRICES; t++) n += ada_encoder_adapts(c->targets, c->layer_mask, l, t);
     ada_module_spec *specs = calloc((size_t)n, sizeof *specs);
     char (*names)[32] = calloc((size_t)n, sizeof *names);
     if (!specs || !names) {
@@ -211,7 +218,7 @@ static ada_status create_adapters(ada_encoder *e) {
     for (int l = 0; l < c->layers; l++)
         for (int t = 0; t < ADA_ENC_MATRICES; t++) {
             e->module_of[l][t] = -1;
-            if (!((c->targets >> t) & 1u)) continue;
+            if (!ada_encoder_adapts(c->targets, c->layer_mask, l, t)) continue;
             snprintf(names[k], sizeof names[k], "%d.%s", l, matrix_names[t]);
             specs[k].name = names[k];
             specs[k].d_in = matrix_cols(c, t);

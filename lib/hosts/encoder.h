@@ -49,13 +49,19 @@ typedef enum {
 /* PEFT's name of matrix type t ("query", ..., "output.dense"); NULL if unknown. */
 const char *ada_encoder_matrix_name(int t);
 
+/* Whether matrix type `type` of layer `layer` is adapted under these
+ * ada_encoder_config fields: its type is a target and its layer is in the
+ * mask (layer_mask 0: every layer, as PEFT's layers_to_transform = None). */
+int ada_encoder_adapts(unsigned targets, uint64_t layer_mask, int layer, int type);
+
 typedef struct {
     int vocab, max_positions, type_vocab;   /* V, P, Y */
     int hidden, layers, heads, intermediate; /* C, L, H, I */
     double ln_eps;            /* LayerNorm ε (BERT: 1e-12) */
     int n_outputs;            /* K */
     ada_loss_kind loss;       /* ADA_LOSS_CROSS_ENTROPY (K classes) or ADA_LOSS_MSE (regression) */
-    unsigned targets;         /* bit t: matrix type t of every layer is adapted (>= one bit) */
+    unsigned targets;         /* bit t: matrix type t of every adapted layer is adapted (>= one bit) */
+    uint64_t layer_mask;      /* bit l: layer l is adapted; 0: every layer (PEFT's layers_to_transform) */
     int max_batch, max_seq;   /* B and T the activations are allocated for */
     double dropout;           /* [0, 1): hidden-state and head dropout of training forwards */
     uint64_t dropout_seed;

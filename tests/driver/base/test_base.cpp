@@ -11,6 +11,8 @@
 #include "base/hash.h"
 #include "base/lib_status.h"
 #include "base/read_file.h"
+#include "base/sha256.h"
+#include "base/util.h"
 #include "support/test_files.h"
 #include "support/test_sandbox.h"
 
@@ -69,6 +71,34 @@ TEST_CASE("read_file: a file without read permission names the system's reason")
     const std::string locked = (box.work / "locked").string();
     REQUIRE(chmod(locked.c_str(), 0) == 0);
     CHECK(refusal(locked, 100) == locked + ": cannot read the file (Permission denied)");
+}
+
+TEST_CASE("sha256_file_hex: FIPS 180-2 vectors read from files, and any split of the stream") {
+    test::Sandbox box;
+    auto file_hash = [&](const std::string &bytes) {
+        box.write("f.bin", bytes);
+        return adalora::sha256_file_hex((box.work / "f.bin").string());
+    };
+    CHECK(file_hash("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(file_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(file_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");  // 448 bits: padding in a second block
+    CHECK(file_hash(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    // Longer than the 1 MiB read buffer, and not a multiple of the 64-byte block:
+    // the file's hash equals the hash of the same bytes given whole.
+    std::string big((1u << 20) * 2 + 37, '\0');
+    for (size_t i = 0; i < big.size(); i++) big[i] = (char)(i * 2654435761u >> 13);
+    CHECK(file_hash(big) == adalora::sha256_hex(big));
+    const std::string msg = test::usage_error([&] { adalora::sha256_file_hex((box.work / "absent").string()); });
+    CHECK(msg.find("absent: cannot open") != std::string::npos);
+}
+
+TEST_CASE("recorded_path: inside the working directory relative, outside as given") {
+    const std::string cwd = std::filesystem::current_path().string();
+    CHECK(adalora::recorded_path(cwd + "/build/assets/x") == "build/assets/x");
+    CHECK(adalora::recorded_path("build/./assets/x") == "build/assets/x");
+    CHECK(adalora::recorded_path("/nonexistent-root-dir/x") == "/nonexistent-root-dir/x");
+    CHECK(adalora::recorded_path("../elsewhere/x") == "../elsewhere/x");
 }
 
 TEST_CASE("fnv1a: FNV-1a 64 test vectors, whole and in pieces") {

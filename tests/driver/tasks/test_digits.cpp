@@ -202,6 +202,13 @@ TEST_CASE("digits: the pretrained base classifies digits 0-4 and no row of 5-9 b
         for (int k = 0; k < m->n_modules; k++)
             CHECK(std::memcmp(m->modules[k].W0, task.base[k].data(), task.base[k].size() * sizeof(real)) == 0);
         CHECK(adalora::split_accuracy(m.get(), task.test) == 0.0);
+        // One pass gives both, bit for bit (the training split too, where accuracy is not 0).
+        for (const adalora::Split *split : {&task.test, &task.train}) {
+            const adalora::SplitMetrics both = adalora::split_metrics(m.get(), *split, true);
+            CHECK(both.loss == adalora::split_loss(m.get(), *split));
+            CHECK(both.accuracy == adalora::split_accuracy(m.get(), *split));
+            CHECK(std::isnan(adalora::split_metrics(m.get(), *split, false).accuracy));
+        }
     }
 }
 

@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "base/sha256.h"
 #include "support/test_sandbox.h"
 #include "support/tiny_bert.h"
 
@@ -96,6 +98,86 @@ TEST_CASE("sentence task: --target-modules adapts only the matrices named") {
     CHECK(s["kept_rank_by_layer"].contains("output.dense"));
 }
 
+TEST_CASE("sentence task: --layers-to-transform adapts the named layers' matrices only, and the export names their paths") {
+    test::Sandbox box;
+    test::TinyCheckpoint ckpt;  // three layers: layer 0's tensors again as layers 1 and 2
+    ckpt.config["num_hidden_layers"] = 3;
+    const size_t n = ckpt.weights.tensors.size();
+    for (const char *layer : {"encoder.layer.1.", "encoder.layer.2."})
+        for (size_t i = 0; i < n; i++) {
+            adalora::Tensor t = ckpt.weights.tensors[i];
+            if (t.name.rfind("encoder.layer.0.", 0) != 0) continue;
+            t.name = layer + t.name.substr(16);
+            ckpt.weights.tensors.push_back(t);
+        }
+    ckpt.write(box, "ckpt3");
+    const std::string opts = sentence_options(box) + " --model ckpt3";
+    REQUIRE(box.run("train " + opts + " --layers-to-transform 2,0 --target-modules query,value --out run").code == 0);
+    const nlohmann::json s = summary_of(box, "run");
+    std::vector<std::string> modules;
+    for (const auto &[name, rank] : s["kept_rank"].items()) modules.push_back(name);
+    CHECK(modules == std::vector<std::string>{"0.query", "0.value", "2.query", "2.value"});
+    CHECK(s["kept_rank_by_layer"]["query"].size() == 3);
+    CHECK(s["kept_rank_by_layer"]["query"][1] == 0);
+    CHECK(s["config"]["layers_to_transform"] == "2,0");
+    // PEFT would match the bare type names in every layer: the export lists the exact paths.
+    REQUIRE(box.run("export run --format peft --out peft").code == 0);
+    const nlohmann::json peft = nlohmann::json::parse(test::read_text(box.work / "peft/adapter_config.json"));
+    CAPTURE(peft["target_modules"].dump());
+    REQUIRE(peft["target_modules"].size() == 4);
+    CHECK(peft["target_modules"][0] == "bert.encoder.layer.0.attention.self.query");
+    test::expect_usage_error(box, "train " + opts + " --layers-to-transform 3 --out x", "'3'", "0..2");
+    test::expect_usage_error(box, "train " + opts + " --layers-to-transform 1,1 --out x", "given twice");
+    test::expect_usage_error(box, "train " + opts + " --layers-to-transform 1x --out x", "'1x'", "or all");
+    test::expect_usage_error(box, "train " + opts + " --layers-to-transform ,, --out x", "''", "or all");
+    test::expect_usage_error(box, "train --task planted-linear --layers-to-transform 0 --out x", "--layers-to-transform", "sentence tasks only");
+    test::expect_usage_error(box, "train --task planted-linear --no-train-eval --out x", "--no-train-eval", "sentence tasks only");
+}
+
+TEST_CASE("sentence task: svd-proj projects to b(t) by the true singular values") {
+    test::Sandbox box;
+    const std::string opts = sentence_options(box);
+    test::Result r = box.run("train " + opts + " --method svd-proj --out run");
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    const nlohmann::json s = summary_of(box, "run");
+    int kept = 0;
+    for (const auto &[name, rank] : s["kept_rank"].items()) kept += rank.get<int>();
+    CHECK(kept == 6);  // b(T) = 6 modules x target_r 1
+    // Each module's kept singular values are those of its product: the
+    // adapter analysis (reference_svd) sees no more nonzero ones than kept.
+    for (const auto &[name, a] : s["adapters"].items()) {
+        CAPTURE(name);
+        int nonzero = 0;
+        for (const auto &sigma : a["sigma"]) nonzero += sigma.get<double>() > 1e-6;
+        CHECK(nonzero <= s["kept_rank"][name].get<int>());
+    }
+}
+
+TEST_CASE("sentence task: --no-train-eval leaves the training split out; the record names the model, data and split") {
+    test::Sandbox box;
+    const std::string opts = sentence_options(box);
+    REQUIRE(box.run("train " + opts + " --out full").code == 0);
+    REQUIRE(box.run("train " + opts + " --no-train-eval --out lean").code == 0);
+    const nlohmann::json full = summary_of(box, "full"), lean = summary_of(box, "lean");
+    CHECK(lean["final_train_loss"].is_null());
+    CHECK(lean["final_train_accuracy"].is_null());
+    CHECK(full["final_train_loss"].is_number());
+    for (const char *key : {"final_test_loss", "final_test_accuracy", "final_dev_loss", "final_dev_accuracy"}) {
+        CAPTURE(key);
+        CHECK(lean[key] == full[key]);  // the same run: only the training pass is skipped
+    }
+    const nlohmann::json &p = lean["provenance"];
+    CHECK(p["model"]["name"] == "ckpt");
+    CHECK(p["model"]["sha256"] == adalora::sha256_hex(test::read_text(box.work / "ckpt/model.safetensors")));
+    CHECK(p["data"]["file"] == "yelp.json");
+    CHECK(p["data"]["package"].is_null());  // --sentence-data: not a make-deps asset
+    CHECK(p["data"]["sha256"] == adalora::sha256_hex(test::read_text(box.work / "data/test/fixtures/yelp.json")));
+    CHECK(p["split"]["seed"] == 2015);
+    CHECK(p["split"]["train"] == 32);
+    CHECK(lean["model_dir"] == "ckpt");  // relative to the working directory, no machine's folders
+}
+
 TEST_CASE("sentence task: encoder-step writes the step's tensors and index") {
     test::Sandbox box;
     const std::string opts = sentence_options(box);
@@ -116,7 +198,6 @@ TEST_CASE("sentence task: encoder-step writes the step's tensors and index") {
 TEST_CASE("sentence task: what it does not offer, and bad sentence options, are refused in one line") {
     test::Sandbox box;
     const std::string opts = sentence_options(box);
-    test::expect_usage_error(box, "train " + opts + " --method svd-proj --out x", "svd-proj", "sentence task");
     test::expect_usage_error(box, "train " + opts + " --init-from tr --out x", "--init-from", "sentence task");
     test::expect_usage_error(box, "train " + opts + " --save-every 4 --out x", "--save-every");
     test::expect_usage_error(box, "train " + opts + " --target-modules query,mlp --out x", "mlp", "output.dense");

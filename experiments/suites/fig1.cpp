@@ -1,0 +1,16 @@
+// fig1.cpp: the fig1 suite (fig1.toml) on the pretrained encoder.
+#include "harness/report.h"
+#include "suites/common.h"
+
+namespace adalora::suites {
+
+using namespace report;
+
+SuiteDef fig1() {
+    SuiteDef d;
+    d.name = "fig1";
+    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
+    return d;
+}
+
+}  // namespace adalora::suites
