@@ -16,10 +16,21 @@
 
 #include "harness/dataset.h"
 #include "harness/metrics.h"
+#include "harness/paired.h"
 #include "harness/plot.h"
 
 namespace adalora {
 namespace report {
+
+// One claim of the paper beside our result, a row of the reproduction
+// table at the top of REPORT.md.
+struct ReproRow {
+    std::string claim;    // the paper's claim, one line
+    std::string paper;    // its numbers or statement in the paper
+    std::string ours;     // ours, computed from the cells
+    Outcome outcome = Outcome::not_measured;
+    std::string differs;  // where not reproduced: how our setting differs from the paper's
+};
 
 // What the report knows of one suite.
 struct SuiteDef {
@@ -29,6 +40,11 @@ struct SuiteDef {
     std::function<std::vector<std::string>(const Suite &)> claims;
     // Adds this suite's plot jobs; gets the whole dataset, may be empty.
     std::function<void(const Dataset &, std::vector<PlotJob> &)> plots;
+    // The paper's claims this suite reproduces (none: not part of the reproduction table).
+    std::function<std::vector<ReproRow>(const Suite &)> reproduction;
+    // The part of the report the suite belongs to (a heading before the
+    // first suite of each part, in the registry's order).
+    std::string part;
 };
 using Registry = std::vector<SuiteDef>;
 

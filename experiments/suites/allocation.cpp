@@ -240,6 +240,7 @@ SuiteDef allocation() {
         rank_plots(data, jobs);
         loss_plots(data, jobs);
     };
+    d.part = kSyntheticPart;
     return d;
 }
 

@@ -1,7 +1,9 @@
 // common.cpp: cell predicates shared by the suites (common.h).
 #include "suites/common.h"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace adalora::suites {
 
@@ -24,6 +26,73 @@ std::string budget_of(const Cell &c) {
     if (std::isfinite(b) && b > 0) return "b(T)=" + format_number(b, 8);
     double r = cfg_num(c, "target_r");
     return std::isfinite(r) ? "target_r=" + format_number(r, 8) : "budget ?";
+}
+
+const char *const kEncoderPart = "The pretrained encoder (MiniLM) on real sentences: the paper's ablations";
+const char *const kSyntheticPart = "Synthetic tasks: tests against a known optimum";
+
+double budget_rank(const Cell &c) {
+    if (c.method() == "head-only") return NAN;
+    return cfg_num(c, "target_r");
+}
+
+std::vector<int> budgets_of(const Suite &s) {
+    std::set<int> r;
+    for (const Cell *c : ordered_cells(s)) {
+        const double b = budget_rank(*c);
+        if (std::isfinite(b)) r.insert((int)b);
+    }
+    return {r.begin(), r.end()};
+}
+
+std::string budget_text(int r) { return "final average rank " + std::to_string(r) + " per matrix"; }
+
+Pred at_budget(const std::string &task, int r, Pred p) {
+    return [task, r, p](const Cell &c) { return c.task() == task && budget_rank(c) == r && p(c); };
+}
+
+std::string setting_differs(const Suite &s) {
+    const std::vector<const Cell *> cells = ordered_cells(s);
+    if (cells.empty()) return "";
+    const Cell &c = *cells.front();
+    const nlohmann::json &sum = c.summary;
+    const nlohmann::json model = sum.contains("provenance") ? sum["provenance"]["model"]["name"] : nlohmann::json("?");
+    const size_t layers = sum.contains("kept_rank_by_layer") && !sum["kept_rank_by_layer"].empty()
+                              ? sum["kept_rank_by_layer"].begin()->size() : 0;
+    std::string t = "the model is " + json_text(model) + " (" + std::to_string(layers) +
+                    " layers, hidden 384, 22.7M parameters), not DeBERTaV3-base (12 layers, hidden 768, 184M)";
+    const double train = json_number(sum, "sentences.train"), test = json_number(sum, "sentences.test");
+    t += "; it trains " + format_number(cfg_num(c, "total_step"), 6) + " steps of " + format_number(cfg_num(c, "batch"), 6) +
+         " sentences from " + format_number(train, 8) + " training sentences of " + c.task() +
+         " (GLUE: 2.5k to 393k examples over several epochs) and is tested on " + format_number(test, 8) + " sentences";
+    return t;
+}
+
+GroupedClaim claim_by_budget(const Suite &s, const std::string &claim, const Pred &a, const Pred &b) {
+    GroupedClaim g;
+    for (const std::string &task : tasks_of(s))
+        for (int r : budgets_of(s)) {
+            const Comparison c = compare_paired(cells_where(s, at_budget(task, r, a)), cells_where(s, at_budget(task, r, b)),
+                                                test_accuracy, true);
+            if (c.diff.n == 0) continue;
+            g.outcomes.push_back(c.outcome);
+            g.lines.push_back("- " + claim + on_task(task) + " at " + budget_text(r) + ": **" + outcome_word(c.outcome) +
+                              "** (" + comparison_text(c, points) + ")");
+            g.ours += (g.ours.empty() ? "" : "; ") + task + " r" + std::to_string(r) + " " + points(c.diff.mean) +
+                      (c.outcome == Outcome::reproduced ? " ✓" : c.outcome == Outcome::not_reproduced ? " ✗" : " ?");
+        }
+    if (g.lines.empty()) g.lines.push_back("- " + claim + ": " + kNotMeasured);
+    return g;
+}
+
+ReproRow repro_row(const Suite &s, const std::string &claim, const std::string &paper, const GroupedClaim &g) {
+    ReproRow r;
+    r.claim = claim;
+    r.paper = paper;
+    r.ours = g.ours.empty() ? kNotMeasured : g.ours;
+    r.outcome = combine(g.outcomes);
+    r.differs = setting_differs(s);
+    return r;
 }
 
 }  // namespace adalora::suites

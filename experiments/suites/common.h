@@ -3,8 +3,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "harness/claims.h"
+#include "harness/paired.h"
+#include "harness/report.h"
 
 namespace adalora::suites {
 
@@ -19,5 +22,38 @@ bool adalora_paper(const Cell &c);
 Pred method_is(const std::string &m);
 // The budget a cell was asked for: "b(T)=N" when given, else "target_r=N".
 std::string budget_of(const Cell &c);
+
+// ---- The suites on the pretrained encoder (table1, table4/5-encoder, fig1, fig3, ...)
+
+extern const char *const kEncoderPart;    // the report's part heading of those suites
+extern const char *const kSyntheticPart;  // and of the synthetic tasks' suites
+
+// A cell's final average rank per matrix (its target_r); NaN for a method
+// without a budget (head-only).
+double budget_rank(const Cell &c);
+// The distinct budgets of a suite's cells, ascending.
+std::vector<int> budgets_of(const report::Suite &s);
+// "final average rank 2 per matrix"
+std::string budget_text(int r);
+// `p` restricted to one task and one budget.
+Pred at_budget(const std::string &task, int r, Pred p);
+
+// Where our setting differs from the paper's (model, data, steps, test
+// size), from a cell of the suite: the sentence a "not reproduced" row gives.
+std::string setting_differs(const report::Suite &s);
+
+// One line per group of a claim "A beats B" (a task, a budget) with its
+// paired comparison by test accuracy; returns the groups' outcomes.
+struct GroupedClaim {
+    std::vector<std::string> lines;   // "- CLAIM on TASK at BUDGET: verdict (numbers)"
+    std::vector<report::Outcome> outcomes;
+    std::string ours;                 // the groups' paired differences, short, for the reproduction table
+};
+GroupedClaim claim_by_budget(const report::Suite &s, const std::string &claim, const Pred &a, const Pred &b);
+
+// A row of the reproduction table from a grouped claim: ours, the combined
+// verdict and, for the not reproduced, setting_differs.
+report::ReproRow repro_row(const report::Suite &s, const std::string &claim, const std::string &paper,
+                           const GroupedClaim &g);
 
 }  // namespace adalora::suites

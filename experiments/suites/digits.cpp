@@ -81,6 +81,7 @@ SuiteDef digits() {
     d.metrics = standard_metrics({"final_test_accuracy", "final_test_loss", "trainable_params_final"});
     d.metrics.push_back(text_metric("kept_ranks", "kept rank per module (mean)", kept_ranks_text));
     d.claims = digits_claims;
+    d.part = kSyntheticPart;
     return d;
 }
 

@@ -220,6 +220,7 @@ SuiteDef orthogonality() {
     for (const Metric &m : standard_metrics({"final_test_loss", "gap_to_oracle"})) d.metrics.push_back(m);
     d.claims = orthogonality_claims;
     d.plots = orthogonality_plot;
+    d.part = kSyntheticPart;
     return d;
 }
 

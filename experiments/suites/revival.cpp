@@ -58,6 +58,7 @@ SuiteDef revival() {
                  cell_metric("pruned_total", "pruned (total)", pruned_total)};
     for (const Metric &m : standard_metrics({"final_test_loss", "gap_to_oracle"})) d.metrics.push_back(m);
     d.claims = revival_claims;
+    d.part = kSyntheticPart;
     return d;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "harness/paired.h"
 #include "harness/report.h"
 #include "suites/common.h"
 
@@ -111,13 +112,36 @@ SuiteDef schedule() {
     d.name = "schedule";
     d.metrics = standard_metrics({"final_test_loss", "gap_to_oracle", "allocation_error"});
     d.claims = schedule_claims;
+    d.part = kSyntheticPart;
     return d;
 }
+
+namespace {
+
+// Each setting against the suite's first (the base schedule), by test
+// accuracy paired by seed.
+std::vector<std::string> schedule_encoder_claims(const Suite &s) {
+    std::vector<std::string> out;
+    std::vector<std::string> settings;
+    for (const Cell *c : ordered_cells(s)) {
+        const std::string v = variant_text(s, *c);
+        if (std::find(settings.begin(), settings.end(), v) == settings.end()) settings.push_back(v);
+    }
+    if (settings.empty()) return {std::string("- each schedule setting against the base: ") + kNotMeasured};
+    for (const auto &task : tasks_of(s))
+        for (auto &line : against_reference(s, task, settings.front(), "the base schedule (" + settings.front() + ")", settings))
+            out.push_back(std::move(line));
+    return out;
+}
+
+}  // namespace
 
 SuiteDef schedule_encoder() {
     SuiteDef d;
     d.name = "schedule-encoder";
     d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
+    d.claims = schedule_encoder_claims;
+    d.part = kEncoderPart;
     return d;
 }
 

@@ -60,6 +60,7 @@ SuiteDef sentiment() {
     d.metrics = standard_metrics({"final_dev_accuracy", "final_test_accuracy", "trainable_params_final"});
     d.metrics.push_back(text_metric("kept_by_type", "kept rank per matrix type, summed over layers (mean)", kept_by_type_text));
     d.claims = sentiment_claims;
+    d.part = kEncoderPart;
     return d;
 }
 

@@ -190,6 +190,7 @@ SuiteDef svd_cost() {
         cell_metric("mask_steps", "mask steps", [](const Cell &c) { return (double)c.mask_steps().size(); }));
     d.claims = svd_cost_claims;
     d.plots = cost_plot;
+    d.part = kSyntheticPart;
     return d;
 }
 

@@ -3,11 +3,14 @@
 // every row a TOML, so a suite cannot be half added.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <set>
 #include <string>
 
 #include "harness/report.h"
+#include "suites/common.h"
 #include "suites/registry.h"
 
 #include "support/test_files.h"
@@ -53,6 +56,18 @@ TEST_CASE("suites: a suite the registry does not know gets the default table and
     const auto claims = R::suite_claims(registry, s);
     REQUIRE(claims.size() == 1);
     CHECK(claims[0] == "- no claims are defined for suite no-such-suite; the table above has its numbers.");
-    // The registry's order is the report's: allocation first.
-    CHECK(R::suite_names(registry).front() == "allocation");
+    // The registry's order is the report's: the pretrained encoder's suites
+    // first (table1 leading), then the synthetic ones (allocation leading).
+    const std::vector<std::string> names = R::suite_names(registry);
+    CHECK(names.front() == "table1");
+    const auto allocation = std::find(names.begin(), names.end(), "allocation");
+    REQUIRE(allocation != names.end());
+    for (auto it = names.begin(); it != allocation; it++) {
+        CAPTURE(*it);
+        CHECK(R::find_suite_def(registry, *it)->part == adalora::suites::kEncoderPart);
+    }
+    for (auto it = allocation; it != names.end(); it++) {
+        CAPTURE(*it);
+        CHECK(R::find_suite_def(registry, *it)->part == adalora::suites::kSyntheticPart);
+    }
 }

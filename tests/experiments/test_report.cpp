@@ -369,12 +369,120 @@ TEST_CASE("report: conventions on a sentence task pair the seeds: moves it, no c
         }
     const std::string c = claims_text(R::load_report_inputs({t.path.string()}), "conventions-encoder");
     // peft: differences 5, 6, 4 points: mean 5, sd 1, t(2) = 4.303: 5 ± 2.48 points.
-    CHECK(c.find("`convention=peft` against the paper preset on planted-linear, test accuracy: +5 points (paired over 3 "
-                 "seeds, 95% CI [+2.52 points, +7.48 points]): **moves it**") != std::string::npos);
-    CHECK(c.find("ties=kthvalue` against the paper preset on planted-linear, test accuracy: +0 points (paired over 3 "
-                 "seeds, 95% CI [+0 points, +0 points]): **identical** at every seed") != std::string::npos);
+    CHECK(c.find("`convention=peft` against the paper preset on planted-linear, test accuracy: **moves it**: +5 points, "
+                 "95% CI [+2.52 points, +7.48 points] paired over 3 seeds; the two sides' own 95% CIs overlap") != std::string::npos);
+    CHECK(c.find("ties=kthvalue` against the paper preset on planted-linear, test accuracy: **identical** at every seed "
+                 "(3 seeds)") != std::string::npos);
     const size_t plain_at = c.find("orth-norm=plain` against the paper preset on planted-linear, test accuracy: ");
     REQUIRE(plain_at != std::string::npos);
     const std::string plain_line = c.substr(plain_at, c.find('\n', plain_at) - plain_at);
-    CHECK(plain_line.find("**no clear change** (the interval contains 0)") != std::string::npos);
+    CHECK(plain_line.find("**no clear change**, the interval contains 0: +0 points, 95% CI [-4.97 points, +4.97 points]") !=
+          std::string::npos);  // differences 2, -2, 0 points: sd 2, t(2)·2/√3 = 4.97
+    CHECK(plain_line.find("no direction to extrapolate") != std::string::npos);  // mean 0: no seed count decides it
+}
+
+TEST_CASE("paired: seeds_needed extrapolates the t-interval; combine and the verdicts follow the paired interval") {
+    R::Stats d;
+    d.n = 5, d.mean = 1, d.std = 2;
+    // t(16)·2/√17 = 2.120·0.4851 = 1.028 > 1; t(17)·2/√18 = 2.110·0.4714 = 0.995 < 1.
+    CHECK(R::seeds_needed(d) == 18);
+    d.mean = -1;
+    CHECK(R::seeds_needed(d) == 18);  // either direction
+    d.mean = 0;
+    CHECK(R::seeds_needed(d) == 0);   // no direction to extrapolate
+    d.mean = 1, d.std = 0;
+    CHECK(R::seeds_needed(d) == 0);
+    using O = R::Outcome;
+    CHECK(R::combine({O::reproduced, O::reproduced}) == O::reproduced);
+    CHECK(R::combine({O::reproduced, O::undecided}) == O::undecided);
+    CHECK(R::combine({O::undecided, O::not_reproduced, O::reproduced}) == O::not_reproduced);
+    CHECK(R::combine({O::reproduced, O::not_measured}) == O::reproduced);
+    CHECK(R::combine({}) == O::not_measured);
+}
+
+namespace {
+
+// table1 on one sentence task: adalora and lora at target_r 1 and 2, head-only,
+// seeds 0..2; accuracy = base[seed] + the method's offset at that seed.
+void write_table1(const fs::path &dir, const double (&r1)[3], const double (&r2)[3]) {
+    const json variants = json::array({{{"method", "adalora"}, {"target_r", 1}}, {{"method", "adalora"}, {"target_r", 2}},
+                                       {{"method", "lora"}, {"target_r", 1}}, {{"method", "lora"}, {"target_r", 2}},
+                                       {{"method", "head-only"}}});
+    write_suite(dir, "table1", json::object(), 3, variants);
+    const double base[3] = {0.80, 0.70, 0.90};  // seeds far apart: only pairing decides
+    int id = 0;
+    for (const auto &v : variants)
+        for (int seed = 0; seed < 3; seed++) {
+            json cell = v;
+            cell["seed"] = seed;
+            double acc = base[seed];
+            if (v["method"] == "adalora") acc += (v["target_r"] == 1 ? r1 : r2)[seed];
+            if (v["method"] == "head-only") acc -= 0.2;
+            write_cell(dir, "table1", "c" + std::to_string(id++), cell,
+                       {{"task", "sentiment-yelp"}, {"final_test_accuracy", acc},
+                        {"sentences", {{"train", 800}, {"dev", 100}, {"test", 100}}},
+                        {"provenance", {{"model", {{"name", "all-MiniLM-L6-v2"}}}}},
+                        {"kept_rank_by_layer", {{"query", {1, 2}}, {"intermediate.dense", {0, 1}}}}});
+        }
+}
+
+}  // namespace
+
+TEST_CASE("report: the reproduction table pairs the seeds; a claim is undecided, reproduced or not by its groups") {
+    TempDir t;
+    const double up[3] = {0.03, 0.04, 0.05}, mixed[3] = {-0.01, 0.01, 0.0}, down[3] = {-0.03, -0.04, -0.05};
+    write_table1(t.path / "a", up, mixed);
+    const fs::path out = t.path / "report";
+    write_report(options({t.path / "a"}, out));
+    std::string md = read_text(out / "REPORT.md");
+    CAPTURE(md);
+    const size_t table = md.find("## The paper's claims, reproduced on the pretrained encoder");
+    REQUIRE(table != std::string::npos);
+    CHECK(table < md.find("## table1"));  // at the top, before the suites
+    // r1: +3, +4, +5 points, paired: mean 4, sd 1 -> reproduced; r2: -1, +1, 0 -> undecided.
+    CHECK(md.find("| Table 1: AdaLoRA beats LoRA at each budget (LoRA at the matched rank) |") != std::string::npos);
+    CHECK(md.find("sentiment-yelp r1 +4 points ✓; sentiment-yelp r2 +0 points ? | **undecided** | [table1](#table1) |") !=
+          std::string::npos);
+    CHECK(md.find("# The pretrained encoder (MiniLM) on real sentences") != std::string::npos);
+    CHECK(md.find("adalora beats lora at the matched rank on sentiment-yelp at final average rank 1 per matrix: **reproduced** "
+                  "(+4 points, 95% CI [+1.52 points, +6.48 points] paired over 3 seeds") != std::string::npos);
+    // Unpaired, the seeds' spread (0.70 .. 0.90) hides the same difference.
+    CHECK(md.find("the two sides' own 95% CIs overlap") != std::string::npos);
+    CHECK(md.find("lora beats the head alone on sentiment-yelp at final average rank 2 per matrix: **reproduced** (+20 points") !=
+          std::string::npos);
+    CHECK(md.find("Not reproduced, and what differs") == std::string::npos);
+
+    write_table1(t.path / "b", up, down);  // r2: -3, -4, -5 points: not reproduced
+    write_report(options({t.path / "b"}, out));
+    md = read_text(out / "REPORT.md");
+    CHECK(md.find("| **not reproduced** | [table1](#table1) |") != std::string::npos);
+    CHECK(md.find("- Table 1: AdaLoRA beats LoRA at each budget (LoRA at the matched rank): the model is all-MiniLM-L6-v2 "
+                  "(2 layers") != std::string::npos);
+    CHECK(md.find("from 800 training sentences of sentiment-yelp") != std::string::npos);
+}
+
+TEST_CASE("report: fig3 answers where the rank goes from kept_rank_by_layer, per task and over all tasks") {
+    TempDir t;
+    write_suite(t.path, "fig3", {{"task", {"sentiment-yelp", "vader-movies"}}}, 3);
+    int id = 0;
+    for (const std::string task : {"sentiment-yelp", "vader-movies"})
+        for (int seed = 0; seed < 3; seed++) {
+            // Three layers: attention types 2 everywhere, FFN types 0 below and seed + 1 at the top layer.
+            const json by_layer = {{"query", {2, 2, 2}}, {"key", {2, 2, 2}}, {"value", {2, 2, 2}},
+                                   {"attention.output.dense", {2, 2, 2}},
+                                   {"intermediate.dense", {0, 0, seed + 1}}, {"output.dense", {0, 0, seed + 1}}};
+            write_cell(t.path, "fig3", "c" + std::to_string(id++), {{"task", task}, {"seed", seed}},
+                       {{"task", task}, {"final_test_accuracy", 0.8}, {"kept_rank_by_layer", by_layer}});
+        }
+    const std::string c = claims_text(R::load_report_inputs({t.path.string()}), "fig3");
+    CAPTURE(c);
+    // FFN per matrix: (seed + 1)/3 = 1/3, 2/3, 1; attention 2: differences -5/3, -4/3, -1 -> not reproduced.
+    CHECK(c.find("the FFN matrices (W_f1, W_f2) keep more rank per matrix than the attention matrices (W_q, W_k, W_v, W_o) "
+                 "on sentiment-yelp: **not reproduced** (0.667 against 2 triplets") != std::string::npos);
+    // Top third (layer 2): (4·2 + 2(seed + 1))/6; bottom third (layer 0): 8/6. Top − bottom = (seed + 1)/3:
+    // mean 2/3, sd 1/3, 95% CI 2/3 ± t(2)·(1/3)/√3 = 2/3 ± 0.828 holds 0; at this spread t(n−1)/√n < 2 first at
+    // n = 4 (3.182/2 = 1.59; n = 3: 4.303/1.732 = 2.48).
+    CHECK(c.find("the top third of the layers keeps more rank per matrix than the bottom third over all tasks: **undecided** "
+                 "(2 against 1.33 triplets; difference +0.667, 95% CI [-0.161, +1.49] paired over 3 seeds") != std::string::npos);
+    CHECK(c.find("about 4 seeds would decide it at this mean and spread") != std::string::npos);
 }
