@@ -4,6 +4,8 @@
 #   make run        the main job on built-in defaults (installs packages first)
 #   make test       float and double test suites, ending "tests: N passed, N failed"
 #   make bench      the quick benchmarks -> experiments/results/BENCHMARKS.md (FULL=1: all)
+#   make experiments  every suite's quick grid -> build/experiments-report/REPORT.md (FULL=1: the full
+#                   grids, resumed from and saved into experiments/results/runs/, -> experiments/results/)
 #   make deps       installs the Debian packages that are missing (apt-get, as root)
 #   make PRECISION=double   builds everything in double precision
 #   make crosscheck  the double driver against the PyTorch reference (tests/crosscheck/)
@@ -193,7 +195,7 @@ $(BUILD)/driver/train/machine.o: CXXFLAGS += -I$(BUILD)
 FORCE:
 
 # The suites are experiments/suites/*.toml; `make list-suites` names them.
-SUITES := $(sort $(basename $(notdir $(wildcard experiments/suites/*.toml))))
+SUITES ?= $(sort $(basename $(notdir $(wildcard experiments/suites/*.toml))))
 list-suites:
 	@echo $(SUITES)
 
@@ -231,22 +233,31 @@ test-one: tests
 	$(TEST_BIN)
 
 # Every suite of experiments/ through the sweep runner, then one report.
-# Quick (fewer seeds and steps) by default, under 15 minutes on 2 cores;
-# FULL=1 runs the full grids into their own directories. The runs start
-# fresh each time (build/experiments*); `adalora sweep` itself resumes.
-EXP_RUNS    := build/experiments$(if $(FULL),-full)
-EXP_RESULTS := experiments/results$(if $(FULL),-full)
-EXP_QUICK   := $(if $(FULL),,--quick)
-NPROC       := $(shell nproc 2>/dev/null || echo 2)
+# Quick (one seed, fewer steps; about 20 minutes on 2 cores after the build):
+# the runs and the report go to build/ (build/experiments/, its REPORT.md in
+# build/experiments-report/), fresh each time. FULL=1: the full grids,
+# resumed from the per-cell results committed in experiments/results/runs/
+# (tools/experiments-full.sh: the missing cells run, the finished ones are
+# copied back there to be committed, then experiments/results/REPORT.md is
+# written from them); SHARD=i/N runs one part of every grid (a machine of a
+# cluster, or a session of a day), SUITES="a b" a subset.
+EXP_QUICK_RUNS   := build/experiments
+EXP_QUICK_REPORT := build/experiments-report
+NPROC            := $(shell nproc 2>/dev/null || echo 2)
+SHARD            ?= 1/1
 
 experiments: deps
 	@$(MAKE) --no-print-directory all
-	rm -rf $(EXP_RUNS)
+ifdef FULL
+	bash tools/experiments-full.sh build/adalora $(SHARD) $(NPROC) $(SUITES)
+else
+	rm -rf $(EXP_QUICK_RUNS)
 	@for s in $(SUITES); do \
-	    echo "== sweep $$s"; \
-	    build/adalora sweep $$s --out $(EXP_RUNS) $(EXP_QUICK) --jobs $(NPROC) || exit 1; \
+	    echo "== sweep $$s (quick)"; \
+	    build/adalora sweep $$s --out $(EXP_QUICK_RUNS) --quick --jobs $(NPROC) || exit 1; \
 	done
-	build/adalora report $(EXP_RUNS) --out $(EXP_RESULTS) --replace
+	build/adalora report $(EXP_QUICK_RUNS) --out $(EXP_QUICK_REPORT) --replace
+endif
 
 # Benchmarks (experiments/bench/, Google Benchmark; float, the precision
 # the targets are about): the quick subset (under 10 minutes on 2 cores), the

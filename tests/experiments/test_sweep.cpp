@@ -13,6 +13,7 @@
 #include "harness/sweep.h"
 
 #include "support/test_files.h"
+#include "support/test_sandbox.h"
 
 namespace fs = std::filesystem;
 using test::TempDir;
@@ -216,4 +217,39 @@ TEST_CASE("sweep: a grid above --max-cells is refused with its count before anyt
     CHECK(adalora::load_suite(a).n_cells == 8);
     a.max_cells = 7;
     CHECK(usage_error([&] { adalora::load_suite(a); }).find("8 cells") != std::string::npos);
+}
+
+TEST_CASE("sweep: the full-grid script commits finished cells, reports, and a fresh clone resumes from them") {
+    test::Sandbox box;
+    write_suite(box.work, "two");  // two cells: method-adalora_seed-0, method-lora_seed-0
+    auto full = [&](const std::string &shard) {
+        const std::string script = fs::absolute(test::repo_file("tools/experiments-full.sh")).string();
+        const std::string cmd = "cd '" + box.work.string() + "' && bash '" + script + "' '" + test::driver_binary() + "' " +
+                                shard + " 1 two.toml >'" + (box.root / "script.txt").string() + "' 2>&1";
+        const int status = std::system(cmd.c_str());
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    const fs::path committed = box.work / "experiments/results/runs/two";
+    REQUIRE(full("1/2") == 0);
+    CHECK(cells_in(committed).size() == 1);
+    const fs::path first = committed / "cells" / *cells_in(committed).begin();
+    for (const char *f : {"summary.json", "metrics.csv", "ranks.csv", "rank_pattern.json"}) {
+        CAPTURE(f);
+        CHECK(fs::exists(first / f));
+    }
+    CHECK_FALSE(fs::exists(first / "adapter.safetensors"));  // the seed reproduces it
+    CHECK(fs::exists(committed / "suite.json"));
+    std::string report = test::read_text(box.work / "experiments/results/REPORT.md");
+    CHECK(report.find("finished cells: 1 of 2") != std::string::npos);
+    REQUIRE(full("2/2") == 0);
+    CHECK(cells_in(committed).size() == 2);
+    report = test::read_text(box.work / "experiments/results/REPORT.md");
+    CHECK(report.find("finished cells: 2 of 2") != std::string::npos);
+    // A fresh clone: no run tree, only the committed cells. Nothing is rerun.
+    const auto stamp = fs::last_write_time(first / "summary.json");
+    fs::remove_all(box.work / "build");
+    REQUIRE(full("1/1") == 0);
+    const std::string log = test::read_text(box.root / "script.txt");
+    CHECK(log.find("2 cells, 2 already done, 0 to run") != std::string::npos);
+    CHECK(fs::last_write_time(first / "summary.json") == stamp);
 }
