@@ -57,14 +57,15 @@ std::vector<std::string> fig1_claims(const Suite &s) {
     // The premise: every variant trains the same number of adapter parameters.
     std::set<long> sizes;
     for (const Cell *c : ordered_cells(s)) sizes.insert((long)json_number(c->summary, "trainable_params_initial"));
+    std::string counts;
+    for (long n : sizes) counts += (counts.empty() ? "" : ", ") + std::to_string(n);
     if (!sizes.empty())
         out.push_back("- equal budget: " + std::string(sizes.size() == 1 ? "**yes**, every variant trains " : "**no**, the variants train ") +
-                      [&] { std::string t; for (long n : sizes) t += (t.empty() ? "" : ", ") + std::to_string(n); return t; }() +
-                      " adapter parameters");
+                      counts + " adapter parameters");
     const Comparison f = ffn_vs_attention(s);
     out.push_back("- the FFN matrices (W_f1, W_f2) alone beat the attention matrices (W_q, W_k, W_v, W_o) alone, each side "
                   "averaged per seed: **" + std::string(outcome_word(f.outcome)) + "** (" + comparison_text(f, points) + ")");
-    for (const std::string &type : {"intermediate.dense", "output.dense"})
+    for (const std::string &type : kFfn)
         for (const std::string &other : kAttention) {
             const Comparison c = compare_paired(cells_where(s, [&](const Cell &x) { return type_alone(x, {type}); }),
                                                 cells_where(s, [&](const Cell &x) { return type_alone(x, {other}); }),
