@@ -61,11 +61,18 @@ std::string setting_differs(const Suite &s) {
                               ? sum["kept_rank_by_layer"].begin()->size() : 0;
     std::string t = "the model is " + json_text(model) + " (" + std::to_string(layers) +
                     " layers, hidden 384, 22.7M parameters), not DeBERTaV3-base (12 layers, hidden 768, 184M)";
-    const double train = json_number(sum, "sentences.train"), test = json_number(sum, "sentences.test");
-    t += "; it trains " + format_number(cfg_num(c, "total_step"), 6) + " steps of " + format_number(cfg_num(c, "batch"), 6) +
-         " sentences from " + format_number(train, 8) + " training sentences of " + c.task() +
-         " (GLUE: 2.5k to 393k examples over several epochs) and is tested on " + format_number(test, 8) + " sentences";
-    return t;
+    // Each task's training and test sentences, from its first cell.
+    std::string data;
+    for (const std::string &task : tasks_of(s))
+        for (const Cell *x : cells)
+            if (x->task() == task) {
+                data += (data.empty() ? "" : ", ") + task + " " + format_number(json_number(x->summary, "sentences.train"), 8) +
+                        " / " + format_number(json_number(x->summary, "sentences.test"), 8);
+                break;
+            }
+    return t + "; each run trains " + format_number(cfg_num(c, "total_step"), 6) + " steps of " +
+           format_number(cfg_num(c, "batch"), 6) + " sentences, from few training sentences (training / test: " + data +
+           "; GLUE's tasks have 2.5k to 393k training examples, fine-tuned over several epochs)";
 }
 
 GroupedClaim claim_by_budget(const Suite &s, const std::string &claim, const Pred &a, const Pred &b) {

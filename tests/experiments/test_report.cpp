@@ -458,7 +458,7 @@ TEST_CASE("report: the reproduction table pairs the seeds; a claim is undecided,
     CHECK(md.find("| **not reproduced** | [table1](#table1) |") != std::string::npos);
     CHECK(md.find("- Table 1: AdaLoRA beats LoRA at each budget (LoRA at the matched rank): the model is all-MiniLM-L6-v2 "
                   "(2 layers") != std::string::npos);
-    CHECK(md.find("from 800 training sentences of sentiment-yelp") != std::string::npos);
+    CHECK(md.find("(training / test: sentiment-yelp 800 / 100;") != std::string::npos);
 }
 
 TEST_CASE("report: fig3 answers where the rank goes from kept_rank_by_layer, per task and over all tasks") {
