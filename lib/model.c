@@ -48,9 +48,13 @@ static ada_status check_module(const ada_module_spec *s, int k, const ada_module
 
 static ada_status check_config(const ada_model_config *c) {
     static const char fn[] = "ada_model_create";
-    ADA_REQUIRE_PTR(c->modules, fn);
-    if (c->n_modules < 1)
-        return ada_fail(ADA_ERR_DIM, "%s: n_modules = %d, must be >= 1", fn, c->n_modules);
+    /* No adapted module is a model only when a host's own parameters are what
+     * trains (the classification head of a head-only baseline). */
+    const int head_only = c->external_host == 1 && c->host_params > 0;
+    if (c->n_modules < 0 || (c->n_modules == 0 && !head_only))
+        return ada_fail(ADA_ERR_DIM, "%s: n_modules = %d, allowed: >= 1, or 0 with external_host = 1 "
+                        "and host_params > 0 (only the host's own parameters train)", fn, c->n_modules);
+    if (c->n_modules > 0) ADA_REQUIRE_PTR(c->modules, fn);
     if (c->form != ADA_FORM_SVD && c->form != ADA_FORM_LORA)
         return ada_fail(ADA_ERR_RANGE, "%s: form = %d, allowed: 0 (svd), 1 (lora)", fn, (int)c->form);
     if (c->r0 < 1) return ada_fail(ADA_ERR_RANGE, "%s: r0 = %d, must be >= 1", fn, c->r0);
@@ -158,9 +162,11 @@ ada_status ada_model_create(ada_model **out, const ada_model_config *cfg) {
     const size_t adapter_params = n_params;
     n_params += cfg->host_params;
     ada_model *m = calloc(1, sizeof *m);
-    ada_module *mods = m ? calloc((size_t)n, sizeof *mods) : NULL;
+    /* n may be 0 (a head-only host): at least one element, as calloc(0) may be NULL. */
+    const size_t n_alloc = n > 0 ? (size_t)n : 1;
+    ada_module *mods = m ? calloc(n_alloc, sizeof *mods) : NULL;
     real *arena = calloc(2 * n_params + n_frozen + n_act, sizeof(real));
-    uint8_t *keep = calloc((size_t)n * r, 1);
+    uint8_t *keep = calloc(n_alloc * (size_t)r, 1);
     if (!m || !mods || !arena || !keep) {
         free(m); free(mods); free(arena); free(keep);
         return ada_fail(ADA_ERR_NOMEM, "%s: cannot allocate %zu parameters and activations", fn,

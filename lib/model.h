@@ -36,6 +36,8 @@ typedef struct {
 } ada_module_spec;
 
 typedef struct {
+    /* >= 1; or 0 with external_host = 1 and host_params > 0: a host whose own
+     * parameters are all that trains (a head-only baseline; modules may be NULL). */
     int n_modules;
     const ada_module_spec *modules;
     ada_form form;
@@ -163,8 +165,11 @@ ada_status ada_model_backward(ada_model *m);
  * weight != 0, grads += weight · ∂R/∂(P, Q). */
 ada_status ada_model_orth(ada_model *m, double *raw, ada_orth_norm norm, real weight);
 
-/* Trainable parameters: every triplet (kept_only = 0) or the kept ones; a
- * rank-1 component of a d1 x d2 matrix costs d1 + d2, plus 1 for λ. */
+/* Trainable adapter parameters: every triplet (kept_only = 0) or the kept
+ * ones; a rank-1 component of a d1 x d2 matrix costs d1 + d2, plus 1 for λ.
+ * The host's own parameters (config.host_params: an encoder's head, K·C + K,
+ * trained in full by every method) are not counted, as the paper's "# params"
+ * counts the adapters alone. */
 size_t ada_model_param_count(const ada_model *m, int kept_only);
 
 /* Kept triplets of module k. */

@@ -104,11 +104,13 @@ ada_status ada_orth_term_weight(double *weight, double gamma, ada_orth_reduce re
                                 int n_factors) {
     static const char fn[] = "ada_orth_term_weight";
     ADA_REQUIRE_PTR(weight, fn);
-    ADA_REQUIRE_POS(n_factors, fn);
+    if (n_factors < 0)
+        return ada_fail(ADA_ERR_DIM, "%s: n_factors = %d, must be >= 0 (0: no adapters, no term)",
+                        fn, n_factors);
     if (!isfinite(gamma)) return ada_fail(ADA_ERR_NONFINITE, "%s: gamma is not finite", fn);
     if (gamma < 0) return ada_fail(ADA_ERR_RANGE, "%s: gamma = %g, must be >= 0", fn, gamma);
     if (reduce == ADA_ORTH_SUM) *weight = gamma;
-    else if (reduce == ADA_ORTH_MEAN) *weight = gamma / n_factors;
+    else if (reduce == ADA_ORTH_MEAN) *weight = n_factors ? gamma / n_factors : 0.0;
     else
         return ada_fail(ADA_ERR_RANGE, "%s: reduce = %d, allowed: 0 (sum), 1 (mean)", fn,
                         (int)reduce);

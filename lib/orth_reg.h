@@ -33,7 +33,8 @@ ada_status ada_orth_right(double *value, real *dQ, int lddq, const real *Q, int 
                           int r, int d, ada_orth_norm norm, real weight, real *work);
 
 /* Eq. 4, reduction: the factor each R term carries in L: γ (sum) or
- * γ / n_factors (mean over the 2n factors). */
+ * γ / n_factors (mean over the 2n factors). n_factors = 0 (a model without
+ * adapters): there is no term, the sum is empty, and the mean's weight is 0. */
 ada_status ada_orth_term_weight(double *weight, double gamma, ada_orth_reduce reduce,
                                 int n_factors);
 

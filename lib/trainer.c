@@ -67,12 +67,14 @@ ada_status ada_trainer_create(ada_trainer **out, ada_model *model, const ada_tra
     double orth_weight;
     ada_status st = check_config(cfg, model, &orth_weight);
     if (st) return st;
-    const size_t n = model->n_params, nt = (size_t)model->n_triplets;
+    /* nt is 0 for a model without adapters (only the host's parameters train):
+     * at least one element each, as calloc(0) may return NULL. */
+    const size_t n = model->n_params, nt = (size_t)model->n_triplets, nt_alloc = nt ? nt : 1;
     ada_trainer *tr = calloc(1, sizeof *tr);
     /* m1, m2, ibar, ubar, scores, then the int32 selection scratch */
-    void *memory = calloc(4 * n + nt, sizeof(real));
-    int32_t *work = calloc(nt, sizeof(int32_t));
-    uint8_t *prev_keep = calloc(nt, 1);
+    void *memory = calloc(4 * n + nt_alloc, sizeof(real));
+    int32_t *work = calloc(nt_alloc, sizeof(int32_t));
+    uint8_t *prev_keep = calloc(nt_alloc, 1);
     if (!tr || !memory || !work || !prev_keep) {
         free(tr); free(memory); free(work); free(prev_keep);
         return ada_fail(ADA_ERR_NOMEM, "%s: cannot allocate optimizer and importance state", fn);

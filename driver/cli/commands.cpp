@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "base/util.h"
 #include "train/run.h"
 #include "train/trace.h"
 
@@ -54,7 +55,7 @@ int cmd_compare(const RunConfig &base, const std::string &methods) {
     for (std::string m; std::getline(ss, m, ',');) list.push_back(m);
     RunConfig probe = base;
     if (probe.out.empty()) probe.out = "-";  // compare writes only when --out is given
-    if (list.empty()) throw UsageError("--methods is empty: allowed values are comma lists of " + std::string("adalora, lora, lora-orth, svd-lora, prune-lora, svd-proj"));
+    if (list.empty()) throw UsageError("--methods is empty: allowed values are comma lists of " + join(kMethods, ", "));
     for (size_t i = 0; i < list.size(); i++) {
         probe.method = list[i];
         validate(probe);

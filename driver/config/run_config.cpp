@@ -33,7 +33,8 @@ bool split_encoder_module(const std::string &module, int *layer, size_t *type) {
     *type = (size_t)(it - kEncoderTargets.begin());
     return true;
 }
-const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj"};
+const std::vector<std::string> kMethods = {"adalora", "lora", "lora-orth", "svd-lora", "prune-lora", "svd-proj",
+                                           "head-only"};
 const std::vector<std::string> kImportance = {"sens-unc", "sens", "magnitude"};
 const std::vector<std::string> kSvdMethods = {"full", "qr"};
 const std::vector<std::string> kLogModes = {"auto", "lines", "progress", "quiet"};
@@ -87,6 +88,18 @@ void validate_encoder_options(const RunConfig &c) {
             "--save-every, --stop-after and --resume" + why + " (the dropout stream is not checkpointed)");
 }
 
+// --method head-only: the encoder frozen, no adapter, its classification head
+// alone trains (PEFT's modules_to_save); no budget, so no schedule to check.
+void validate_head_only(const RunConfig &c) {
+    if (c.method != "head-only") return;
+    require(is_encoder_task(c.task), "--method head-only: needs a sentence task (" + join(kEncoderTasks, ", ") +
+                                         "); " + c.task + " has no classification head of its own");
+    require(c.task_opt.target_modules == "all", "--target-modules = '" + c.task_opt.target_modules +
+                                                    "': not available with --method head-only (it adapts no matrix)");
+    require(c.trace.empty() && c.dump_init.empty(),
+            "--trace and --dump-init: not available with --method head-only (they record the adapters; it has none)");
+}
+
 }  // namespace
 
 void validate(const RunConfig &c) {
@@ -107,7 +120,8 @@ void validate(const RunConfig &c) {
     require(c.total_step >= 1, "--total_step = " + std::to_string(c.total_step) + ": must be >= 1");
     require(c.tinit >= 0, "--tinit = " + std::to_string(c.tinit) + ": must be >= 0");
     require(c.tfinal >= 0, "--tfinal = " + std::to_string(c.tfinal) + ": must be >= 0");
-    require(c.tinit + c.tfinal < c.total_step,
+    validate_head_only(c);
+    require(c.method == "head-only" || c.tinit + c.tfinal < c.total_step,
             "--tinit + --tfinal = " + std::to_string(c.tinit + c.tfinal) + ": must be < --total_step = " +
                 std::to_string(c.total_step));
     require(c.deltaT >= 1, "--deltaT = " + std::to_string(c.deltaT) + ": must be >= 1");

@@ -120,7 +120,10 @@ RunAdapter run_adapter_from(Safetensors file, const std::string &path) {
     a.form = form->second;
     a.r0 = metadata_int(meta, "r0", path);
     nlohmann::json modules = metadata_json(meta, "modules", path);
-    if (!modules.is_array() || modules.empty())
+    if (modules.is_array() && modules.empty())
+        throw UsageError(path + ": __metadata__ 'modules' is empty: no adapted matrix, so no adapter (a head-only "
+                                "run trains only the classification head)");
+    if (!modules.is_array())
         throw UsageError(path + ": __metadata__ 'modules' must be a non-empty JSON list of names");
     for (const auto &m : modules) {
         if (!m.is_string()) throw UsageError(path + ": __metadata__ 'modules' must be a JSON list of names");

@@ -110,7 +110,8 @@ Task make_sentence_task(const RunConfig &cfg) {
     if (o.max_seq > bc.max_positions)
         throw UsageError("--max-seq = " + std::to_string(o.max_seq) + ": allowed 2.." + std::to_string(bc.max_positions) +
                          " (the checkpoint's max_position_embeddings)");
-    et->targets = encoder_target_mask(o.target_modules);
+    // head-only adapts no matrix (validate() allows it only with --target-modules all).
+    et->targets = cfg.method == "head-only" ? 0u : encoder_target_mask(o.target_modules);
     et->layer_mask = encoder_layer_mask(o.layers_to_transform, bc.num_layers);
     et->max_seq = o.max_seq;
     et->dropout = o.dropout;

@@ -73,6 +73,7 @@ OrthMeter::OrthMeter(const ada_model *m) : model_(m), work_((size_t)m->config.r0
 
 OrthMeter::Mean OrthMeter::measure() {
     const int r = model_->config.r0;
+    if (model_->n_modules == 0) return {NAN, NAN};  // no adapter to measure (head-only)
     Mean mean{0, 0};
     for (int k = 0; k < model_->n_modules; k++) {
         const ada_module &mod = model_->modules[k];

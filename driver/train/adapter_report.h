@@ -17,8 +17,9 @@ namespace adalora {
 
 nlohmann::json adapter_report(const ada_model *m, const Task &task);
 
-// ||PᵀP − I||_F and ||QQᵀ − I||_F averaged over the modules, for the
-// orthogonality curves of metrics.csv; owns its r0 x r0 scratch.
+// ||PᵀP − I||_F and ||QQᵀ − I||_F averaged over the modules (NaN without
+// any: head-only), for the orthogonality curves of metrics.csv; owns its
+// r0 x r0 scratch.
 class OrthMeter {
 public:
     struct Mean { double p, q; };

@@ -9,6 +9,7 @@ namespace adalora {
 
 namespace {
 std::string ranks_text(const ada_model *m) {
+    if (m->n_modules == 0) return "- (no adapted matrix)";
     std::string s;
     for (int k = 0; k < m->n_modules; k++) s += (k ? " " : "") + std::to_string(ada_model_kept_rank(m, k));
     return s;

@@ -47,6 +47,7 @@ ByLayer by_layer(const ada_model *m) {
 }  // namespace
 
 std::string kept_rank_table(const ada_model *m) {
+    if (m->n_modules == 0) return "kept rank: no adapted matrix (head-only: the classification head alone trains)\n";
     const ByLayer b = by_layer(m);
     std::string out = "kept rank            layer";
     char buf[64];

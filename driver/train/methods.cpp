@@ -21,7 +21,8 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     const std::string &m = cfg.method;
     const bool fixed = m == "lora" || m == "lora-orth" || m == "svd-lora";
     const bool lora_form = m == "lora" || m == "lora-orth" || m == "prune-lora" || m == "svd-proj";
-    const int lora_r = cfg.lora_r > 0 ? cfg.lora_r : std::max(1, (int)std::lround((double)target / n));
+    // n = 0 (head-only: no adapted matrix) has no average rank to take.
+    const int lora_r = cfg.lora_r > 0 ? cfg.lora_r : n > 0 ? std::max(1, (int)std::lround((double)target / n)) : 1;
 
     MethodSetup s;
     task.bind_names();
@@ -55,8 +56,11 @@ MethodSetup setup_method(const RunConfig &cfg, Task &task) {
     s.target_budget = allocates ? target : all;
     t.schedule.b0 = all;
     t.schedule.bT = s.target_budget;
-    t.schedule.t_init = cfg.tinit;
-    t.schedule.t_final = cfg.tfinal;
+    // head-only has no budget (b0 = bT = 0) and so no schedule: --tinit and
+    // --tfinal are not read (validate() does not hold them to --total_step).
+    const bool scheduled = m != "head-only";
+    t.schedule.t_init = scheduled ? cfg.tinit : 0;
+    t.schedule.t_final = scheduled ? cfg.tfinal : 0;
     t.schedule.total = cfg.total_step;
     t.schedule.delta_t = cfg.deltaT;
     apply_conventions(cfg, s.model, t);  // docs/SPEC.md §4: the preset, then each row set explicitly

@@ -10,6 +10,9 @@
 //               same schedule; a pruned doublet is zeroed and stays zero
 //   svd-proj    LoRA form at init_r; at each mask step every B A is replaced by
 //               the global truncation of its exact SVD (reference_svd/)
+//   head-only   a sentence task's encoder frozen with no adapter at all (n = 0
+//               modules, budget 0, γ 0, no schedule): only the classification
+//               head (K x C weights, K biases: host_params) trains
 // lora_r defaults to the target average rank, b(T) / n rounded (at least 1).
 #pragma once
 

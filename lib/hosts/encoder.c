@@ -86,9 +86,9 @@ static ada_status check_config(const ada_encoder_config *c) {
                         (int)c->loss);
     if (c->loss == ADA_LOSS_CROSS_ENTROPY && c->n_outputs < 2)
         return ada_fail(ADA_ERR_DIM, "%s: n_outputs = %d, a classifier needs >= 2", fn, c->n_outputs);
-    if (c->targets == 0 || c->targets >= (1u << ADA_ENC_MATRICES))
-        return ada_fail(ADA_ERR_RANGE, "%s: targets = %#x, allowed: a nonzero mask of the six "
-                        "matrix types (bits 0..5)", fn, c->targets);
+    if (c->targets >= (1u << ADA_ENC_MATRICES))
+        return ada_fail(ADA_ERR_RANGE, "%s: targets = %u, allowed: 0..63 (a mask of the six matrix "
+                        "types, bits 0..5; 0: no adapter, the head alone trains)", fn, c->targets);
     if (c->layers < 64 && (c->layer_mask >> c->layers) != 0)
         return ada_fail(ADA_ERR_RANGE, "%s: layer_mask = %#llx, allowed: 0 (every layer) or a mask of "
                         "layers 0..%d", fn, (unsigned long long)c->layer_mask, c->layers - 1);
@@ -208,8 +208,10 @@ static ada_status create_adapters(ada_encoder *e) {
     int n = 0;
     for (int l = 0; l < c->layers; l++)
         for (int t = 0; t < ADA_ENC_MATRICES; t++) n += ada_encoder_adapts(c->targets, c->layer_mask, l, t);
-    ada_module_spec *specs = calloc((size_t)n, sizeof *specs);
-    char (*names)[32] = calloc((size_t)n, sizeof *names);
+    /* n = 0 (targets 0: the head alone trains): one element, as calloc(0) may be NULL */
+    const size_t n_alloc = n > 0 ? (size_t)n : 1;
+    ada_module_spec *specs = calloc(n_alloc, sizeof *specs);
+    char (*names)[32] = calloc(n_alloc, sizeof *names);
     if (!specs || !names) {
         free(specs); free(names);
         return ada_fail(ADA_ERR_NOMEM, "ada_encoder_create: cannot allocate %d module specs", n);
@@ -574,9 +576,9 @@ static ada_status layer_backward(ada_encoder *e, int l, int B, int T) {
     return ADA_OK;
 }
 
-/* The head's backward: the classifier's gradients (trained in full) and
- * g_x = ∂L/∂X[L], nonzero on the [CLS] rows only. */
-static ada_status head_backward(ada_encoder *e, int B, int T) {
+/* The head's backward: the classifier's gradients (trained in full) and,
+ * with need_dx, g_x = ∂L/∂X[L], nonzero on the [CLS] rows only. */
+static ada_status head_backward(ada_encoder *e, int B, int T, int need_dx) {
     const ada_encoder_config *c = &e->cfg;
     const int C = c->hidden, K = c->n_outputs, N = B * T;
     ada_encoder_head h = ada_encoder_head_of(e, e->model->params);
@@ -585,10 +587,11 @@ static ada_status head_backward(ada_encoder *e, int B, int T) {
     memset(e->g_pd, 0, sizeof(real) * (size_t)B * C);
     memset(e->g_pz, 0, sizeof(real) * (size_t)B * C);
     memset(e->g_x, 0, sizeof(real) * (size_t)N * C);
-    if ((st = ada_linear_backward(ada_mat_of(e->g_pd, B, C, C), ada_mat_of(dh.W, K, C, C), dh.b,
+    if ((st = ada_linear_backward(ada_mat_of(need_dx ? e->g_pd : NULL, B, C, C), ada_mat_of(dh.W, K, C, C), dh.b,
                                   ada_cmat_of(e->g_logits, B, K, K), ada_cmat_of(e->pd, B, C, C),
                                   ada_cmat_of(h.W, K, C, C))))
         return st;
+    if (!need_dx) return ADA_OK;
     if (e->pdrop && c->dropout > 0) scale_by(e->g_pd, e->pdrop, (size_t)B * C);
     if ((st = ada_activation_backward(e->g_pz, e->g_pd, e->pz, e->pooled, (size_t)B * C,
                                       ADA_ACT_TANH)))
@@ -599,11 +602,14 @@ static ada_status head_backward(ada_encoder *e, int B, int T) {
                                ada_cmat_of(e->w.pool_W, C, C, C));
 }
 
+/* Without adapters (targets 0) nothing below the head trains: the backward
+ * ends at the head's own gradients. */
 static ada_status encoder_backward(void *self) {
     ada_encoder *e = self;
     if (e->B < 1)
         return ada_fail(ADA_ERR_STATE, "ada_model_backward (encoder): no forward to differentiate");
-    ada_status st = head_backward(e, e->B, e->T);
-    for (int l = e->cfg.layers - 1; l >= 0 && !st; l--) st = layer_backward(e, l, e->B, e->T);
+    const int adapted = e->model->n_modules > 0;
+    ada_status st = head_backward(e, e->B, e->T, adapted);
+    for (int l = e->cfg.layers - 1; adapted && l >= 0 && !st; l--) st = layer_backward(e, l, e->B, e->T);
     return st;
 }

@@ -60,7 +60,8 @@ typedef struct {
     double ln_eps;            /* LayerNorm ε (BERT: 1e-12) */
     int n_outputs;            /* K */
     ada_loss_kind loss;       /* ADA_LOSS_CROSS_ENTROPY (K classes) or ADA_LOSS_MSE (regression) */
-    unsigned targets;         /* bit t: matrix type t of every adapted layer is adapted (>= one bit) */
+    unsigned targets;         /* bit t: matrix type t of every adapted layer is adapted (0..63; 0:
+                                 no adapter, the head alone trains and the backward stops there) */
     uint64_t layer_mask;      /* bit l: layer l is adapted; 0: every layer (PEFT's layers_to_transform) */
     int max_batch, max_seq;   /* B and T the activations are allocated for */
     double dropout;           /* [0, 1): hidden-state and head dropout of training forwards */

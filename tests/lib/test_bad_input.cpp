@@ -388,7 +388,7 @@ TEST_CASE("bad input: ada_orth_term_weight") {
     run_cases<F>("ada_orth_term_weight",
                  {
                      {"weight NULL", ADA_ERR_NULL, [](F &f) { f.pweight = nullptr; }},
-                     {"n_factors = 0", ADA_ERR_DIM, [](F &f) { f.n_factors = 0; }},
+                     {"n_factors = 0 (no adapters: no term)", ADA_OK, [](F &f) { f.n_factors = 0; }},
                      {"n_factors = -2", ADA_ERR_DIM, [](F &f) { f.n_factors = -2; }},
                      {"gamma NaN", ADA_ERR_NONFINITE, [](F &f) { f.gamma = kNaN; }},
                      {"gamma Inf", ADA_ERR_NONFINITE, [](F &f) { f.gamma = kInf; }},

@@ -66,14 +66,12 @@ struct EncoderFixture {
     ada_model *model() { return ada_encoder_model(enc.get()); }
     const ada_encoder_config &cfg() { return *ada_encoder_config_of(enc.get()); }
 
-    // Frozen weights: N(0, 0.3²), LayerNorm gains 1 + N(0, 0.1²); every
-    // trainable parameter N(0, 0.3²) (λ nonzero, so P and Q get gradients).
-    void randomize(uint64_t seed) {
-        ada_rng rng;
-        ada_rng_seed(&rng, seed * 31 + 5);
+    // Every frozen weight array, its length and the mean and std randomize()
+    // draws it from (embeddings N(0, 0.5²), matrices N(0, 0.3²), biases
+    // N(0, 0.1²), LayerNorm gains 1 + N(0, 0.1²)).
+    void for_each_frozen(const std::function<void(real *, size_t, double, double)> &fill) {
         ada_encoder_weights *w = ada_encoder_weights_of(enc.get());
         const int C = d.C;
-        auto fill = [&](real *x, size_t n, double mean, double std) { ada_rng_fill_normal(&rng, x, n, mean, std); };
         fill(w->word, (size_t)d.V * C, 0, 0.5);
         fill(w->pos, (size_t)d.P * C, 0, 0.5);
         fill(w->type, (size_t)d.Y * C, 0, 0.5);
@@ -93,7 +91,23 @@ struct EncoderFixture {
         }
         fill(w->pool_W, (size_t)C * C, 0, 0.3);
         fill(w->pool_b, C, 0, 0.1);
+    }
+
+    // The frozen weights drawn as above; every trainable parameter N(0, 0.3²)
+    // (λ nonzero, so P and Q get gradients).
+    void randomize(uint64_t seed) {
+        ada_rng rng;
+        ada_rng_seed(&rng, seed * 31 + 5);
+        auto fill = [&](real *x, size_t n, double mean, double std) { ada_rng_fill_normal(&rng, x, n, mean, std); };
+        for_each_frozen(fill);
         fill(model()->params, model()->n_params, 0, 0.3);
+    }
+
+    // A copy of every frozen weight, in for_each_frozen's order.
+    Vec frozen() {
+        Vec all;
+        for_each_frozen([&](real *x, size_t n, double, double) { all.insert(all.end(), x, x + n); });
+        return all;
     }
 
     // B sequences of lengths T, T-2, 2 (padding after), token types mixed.
@@ -256,6 +270,27 @@ double max_rel(const real *got, int rows, int cols, int ld, const std::vector<do
 
 constexpr unsigned kAll = (1u << ADA_ENC_MATRICES) - 1;
 
+using TrainerPtr = std::unique_ptr<ada_trainer, void (*)(ada_trainer *)>;
+
+// ada_train_defaults() at lr 1e-2, the budget going b0 -> bT over `total`
+// steps with t_init and t_final.
+ada_train_config train_config(long b0, long bT, long t_init, long t_final, long total) {
+    ada_train_config tc = ada_train_defaults();
+    tc.opt.lr = 1e-2;
+    tc.schedule.b0 = b0;
+    tc.schedule.bT = bT;
+    tc.schedule.t_init = t_init;
+    tc.schedule.t_final = t_final;
+    tc.schedule.total = total;
+    return tc;
+}
+
+TrainerPtr make_trainer(ada_model *m, const ada_train_config &tc) {
+    ada_trainer *tr = nullptr;
+    REQUIRE_MESSAGE(ada_trainer_create(&tr, m, &tc) == ADA_OK, ada_last_error());
+    return TrainerPtr(tr, ada_trainer_free);
+}
+
 }  // namespace
 
 TEST_CASE("encoder: forward equals a naive loop implementation (every layer's hidden states and the logits)") {
@@ -286,7 +321,9 @@ TEST_CASE("encoder: every trainable gradient against central differences (double
         ada_loss_kind loss;
     } cases[] = {{"encoder svd, all six, cross-entropy", ADA_FORM_SVD, kAll, ADA_LOSS_CROSS_ENTROPY},
                  {"encoder lora, q v f2, cross-entropy", ADA_FORM_LORA, 0x25u, ADA_LOSS_CROSS_ENTROPY},
-                 {"encoder svd, k o f1, mse head", ADA_FORM_SVD, 0x1au, ADA_LOSS_MSE}};
+                 {"encoder svd, k o f1, mse head", ADA_FORM_SVD, 0x1au, ADA_LOSS_MSE},
+                 {"encoder without adapters (targets 0, head-only), cross-entropy", ADA_FORM_SVD, 0u,
+                  ADA_LOSS_CROSS_ENTROPY}};
     for (const Case &cs : cases) {
         EncoderFixture f(cs.form, cs.targets, cs.loss);
         ada_model *m = f.model();
@@ -376,8 +413,9 @@ TEST_CASE("encoder: a bad batch is refused with one line, and nothing is written
     ada_encoder *e = nullptr;
     CHECK(ada_encoder_create(&e, &c) == ADA_ERR_DIM);
     c = f.cfg();
-    c.targets = 0;
+    c.targets = 1u << ADA_ENC_MATRICES;  // a seventh matrix type
     CHECK(ada_encoder_create(&e, &c) == ADA_ERR_RANGE);
+    CHECK(std::string(ada_last_error()).find("allowed: 0..63") != std::string::npos);
     c = f.cfg();
     c.dropout = 1.0;
     CHECK(ada_encoder_create(&e, &c) == ADA_ERR_RANGE);
@@ -401,19 +439,84 @@ TEST_CASE("encoder: dropout acts in training forwards only, seeded") {
 TEST_CASE("encoder: the trainer drives it through the host interface (loss falls, the budget holds)") {
     EncoderFixture f(ADA_FORM_SVD, kAll);
     ada_model *m = f.model();
-    ada_train_config tc = ada_train_defaults();
-    tc.opt.lr = 1e-2;
-    tc.schedule.b0 = m->n_triplets;
-    tc.schedule.bT = m->n_triplets / 2;
-    tc.schedule.t_init = 5;
-    tc.schedule.t_final = 5;
-    tc.schedule.total = 40;
-    ada_trainer *tr = nullptr;
-    REQUIRE(ada_trainer_create(&tr, m, &tc) == ADA_OK);
-    std::unique_ptr<ada_trainer, void (*)(ada_trainer *)> own(tr, ada_trainer_free);
+    const TrainerPtr tr = make_trainer(m, train_config(m->n_triplets, m->n_triplets / 2, 5, 5, 40));
     const double first = f.loss();
     ada_step_info info{};
-    for (int t = 0; t < 40; t++) REQUIRE(ada_trainer_step(tr, &f.batch, &info) == ADA_OK);
+    for (int t = 0; t < 40; t++) REQUIRE(ada_trainer_step(tr.get(), &f.batch, &info) == ADA_OK);
     CHECK(f.loss() < first);
     CHECK(info.kept == m->n_triplets / 2);
+}
+
+TEST_CASE("encoder: without adapters (targets 0) the trainer trains the head alone, the backbone stays frozen") {
+    EncoderFixture f(ADA_FORM_SVD, 0u);
+    ada_model *m = f.model();
+    const Dims &d = f.d;
+    REQUIRE(m->n_modules == 0);
+    CHECK(m->n_triplets == 0);
+    CHECK(m->adapter_params == 0);
+    CHECK(m->n_params == (size_t)d.K * d.C + d.K);  // head.W (K x C) and head.b (K)
+    CHECK(ada_model_param_count(m, 0) == 0);  // adapter parameters; the head is not counted
+    CHECK(ada_model_param_count(m, 1) == 0);
+    // The paper's step with everything on that has nothing to act on: pruning
+    // on a schedule of budget 0 (mask steps included), γ > 0 averaged over
+    // no factor, clipping.
+    ada_train_config tc = train_config(0, 0, 2, 2, 12);
+    tc.clip = 1.0;
+    tc.orth_reduce = ADA_ORTH_MEAN;
+    const TrainerPtr tr = make_trainer(m, tc);
+    CHECK(tr->orth_weight == 0.0);
+    const double first = f.loss();
+    const Vec frozen = f.frozen(), head(m->params, m->params + m->n_params);
+    std::vector<Vec> hidden;
+    for (int l = 0; l <= d.L; l++) {
+        const ada_cmat h = ada_encoder_hidden(f.enc.get(), l);
+        hidden.emplace_back(h.data, h.data + (size_t)h.rows * h.ld);
+    }
+    ada_step_info info{};
+    REQUIRE(ada_trainer_step(tr.get(), &f.batch, &info) == ADA_OK);  // a first step (BLAS's own buffers)
+    long masks = 0, allocations = 0;
+    for (long t = 2; t <= tc.schedule.total; t++) {
+        const bool counted = t == 3 && alloc_counter::available();
+        if (counted) alloc_counter::start();
+        const ada_status st = ada_trainer_step(tr.get(), &f.batch, &info);
+        if (counted) allocations = alloc_counter::stop().ours;
+        REQUIRE_MESSAGE(st == ADA_OK, ada_last_error());
+        masks += info.action == ADA_ACTION_MASK;
+        CHECK(info.orth_raw == 0.0);
+        CHECK(info.orth_term == 0.0);
+        CHECK(info.budget == 0);
+        CHECK(info.kept == 0);
+    }
+    CHECK(masks > 0);        // the mask steps ran, over no triplet
+    CHECK(allocations == 0);  // a step allocates nothing
+    CHECK(f.loss() < first);
+    CHECK(f.frozen() == frozen);  // the backbone's weights are as they were
+    CHECK(Vec(m->params, m->params + m->n_params) != head);  // and the head trained
+    for (int l = 0; l <= d.L; l++) {  // so the hidden states of the last forward are too, bit for bit
+        CAPTURE(l);
+        const ada_cmat h = ada_encoder_hidden(f.enc.get(), l);
+        CHECK(Vec(h.data, h.data + (size_t)h.rows * h.ld) == hidden[(size_t)l]);
+    }
+}
+
+TEST_CASE("model: no adapted module is refused unless an external host's own parameters train") {
+    ada_model_config c = ada_model_defaults();
+    c.n_modules = 0;
+    c.modules = nullptr;
+    ada_model *m = nullptr;
+    CHECK(ada_model_create(&m, &c) == ADA_ERR_DIM);  // the MLP chains with nothing in them
+    const std::string message = ada_last_error();
+    CHECK(message.find("n_modules = 0") != std::string::npos);
+    CHECK(message.find(">= 1") != std::string::npos);
+    CHECK(message.find("external_host = 1 and host_params > 0") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+    c.external_host = 1;
+    CHECK(ada_model_create(&m, &c) == ADA_ERR_DIM);  // an external host with nothing to train
+    CHECK(m == nullptr);
+    c.host_params = 5;
+    REQUIRE(ada_model_create(&m, &c) == ADA_OK);
+    std::unique_ptr<ada_model, void (*)(ada_model *)> own(m, ada_model_free);
+    CHECK(m->n_params == 5);
+    CHECK(m->n_triplets == 0);
+    CHECK(ada_model_param_count(m, 0) == 0);  // the host's own parameters are not adapter parameters
 }

@@ -61,7 +61,7 @@ std::function<void(const Sandbox &)> symlink(const std::string &target, const st
     return [target, name](const Sandbox &box) { fs::create_symlink(target, box.work / name); };
 }
 
-const std::string kMethods = "adalora, lora, lora-orth, svd-lora, prune-lora, svd-proj";
+const std::string kMethods = "adalora, lora, lora-orth, svd-lora, prune-lora, svd-proj, head-only";
 
 std::vector<Row> rows() {
     return {

@@ -38,22 +38,37 @@ nlohmann::json summary_of(const test::Sandbox &box, const std::string &run) {
     return nlohmann::json::parse(test::read_text(box.work / run / "summary.json"));
 }
 
-}  // namespace
-
-TEST_CASE("sentence task: a run on a tiny checkpoint writes dev.csv, the dev and test accuracies and the kept ranks") {
-    test::Sandbox box;
-    const std::string opts = sentence_options(box);
-    test::Result r = box.run("train " + opts + " --log lines --out run");
+// `train ARGS --out RUN`, which must succeed: its stderr and summary.json.
+struct Trained {
+    std::string err;
+    nlohmann::json summary;
+};
+Trained train_ok(const test::Sandbox &box, const std::string &args, const std::string &run) {
+    test::Result r = box.run("train " + args + " --out " + run);
     CAPTURE(r.err);
     REQUIRE(r.code == 0);
-    const nlohmann::json s = summary_of(box, "run");
-    CHECK(s["sentences"] == nlohmann::json({{"train", 32}, {"dev", 4}, {"test", 4}}));  // 80/10/10 of 40
+    return {r.err, summary_of(box, run)};
+}
+
+// The train, dev and test accuracies are there, each in [0, 1].
+void check_accuracies(const nlohmann::json &s) {
     for (const char *key : {"final_dev_accuracy", "final_test_accuracy", "final_train_accuracy"}) {
         CAPTURE(key);
         REQUIRE(s.contains(key));
         CHECK(s[key].get<double>() >= 0.0);
         CHECK(s[key].get<double>() <= 1.0);
     }
+}
+
+}  // namespace
+
+TEST_CASE("sentence task: a run on a tiny checkpoint writes dev.csv, the dev and test accuracies and the kept ranks") {
+    test::Sandbox box;
+    const std::string opts = sentence_options(box);
+    const Trained r = train_ok(box, opts + " --log lines", "run");
+    const nlohmann::json &s = r.summary;
+    CHECK(s["sentences"] == nlohmann::json({{"train", 32}, {"dev", 4}, {"test", 4}}));  // 80/10/10 of 40
+    check_accuracies(s);
     // One layer, all six matrices, b(T) = 6 · target_r = 6 triplets kept.
     const nlohmann::json &by_layer = s["kept_rank_by_layer"];
     REQUIRE(by_layer.size() == 6);
@@ -64,6 +79,9 @@ TEST_CASE("sentence task: a run on a tiny checkpoint writes dev.csv, the dev and
     }
     CHECK(kept == 6);
     CHECK(by_layer.contains("intermediate.dense"));
+    // Σ (d1 + d2 + 1) · init_r over q, k, v, o (4 x 4) and the FFN's 6 x 4 and
+    // 4 x 6; the head every method trains is not counted (the paper's # params).
+    CHECK(s["trainable_params_initial"] == (4 * (4 + 4 + 1) + 2 * (6 + 4 + 1)) * 2);
     // dev.csv: the header, then steps 4, 8 and 12 (--eval-every 4, the last).
     const std::vector<std::string> dev = test::lines_of(test::read_text(box.work / "run/dev.csv"));
     REQUIRE(dev.size() == 4);
@@ -206,4 +224,46 @@ TEST_CASE("sentence task: what it does not offer, and bad sentence options, are 
     test::expect_usage_error(box, "train " + opts + " --dropout 1 --out x", "--dropout");
     test::expect_usage_error(box, "train " + opts + " --model nowhere --out x", "nowhere");
     test::expect_usage_error(box, "train " + opts + " --sentence-data nowhere --out x", "nowhere");
+}
+
+TEST_CASE("sentence task: head-only trains the classification head alone and writes a complete run") {
+    test::Sandbox box;
+    const std::string opts = sentence_options(box);
+    const Trained r = train_ok(box, opts + " --method head-only --log lines", "run");
+    const nlohmann::json &s = r.summary;
+    CHECK(s["method"] == "head-only");
+    CHECK(s["kept_rank"] == nlohmann::json::object());
+    CHECK(s["kept_rank_by_layer"] == nlohmann::json::object());
+    CHECK(s["adapters"] == nlohmann::json::object());
+    CHECK(s["target_budget"] == 0);
+    // No adapter parameter: the head (2 x 4 weights, 2 biases) trains in every method and is not counted.
+    CHECK(s["trainable_params_initial"] == 0);
+    CHECK(s["trainable_params_final"] == 0);
+    check_accuracies(s);
+    CHECK(nlohmann::json::parse(test::read_text(box.work / "run/rank_pattern.json")) == nlohmann::json::object());
+    CHECK(test::lines_of(test::read_text(box.work / "run/ranks.csv")) == std::vector<std::string>{"step,module,kept_rank"});
+    const std::vector<std::string> metrics = test::lines_of(test::read_text(box.work / "run/metrics.csv"));
+    REQUIRE(metrics.size() == 4);  // the header, steps 1, 10 (--log-every) and 12 (the last)
+    CHECK(metrics[3].rfind("12,", 0) == 0);
+    CHECK(metrics[3].find(",nan,0,0,nan,") != std::string::npos);  // no orth term, budget 0, kept 0, no threshold
+    CHECK(test::lines_of(test::read_text(box.work / "run/dev.csv")).size() == 4);
+    CHECK(r.err.find("no adapted matrix") != std::string::npos);
+    // The head trained: a run of 12 steps ends elsewhere than one of 1 (which
+    // --tinit 2 --tfinal 4 do not hold back: head-only has no schedule).
+    CHECK(train_ok(box, opts + " --method head-only --total_step 1", "one").summary["final_train_loss"] !=
+          s["final_train_loss"]);
+    // No adapter to export.
+    test::expect_usage_error(box, "export run --format peft --out peft", "no adapted matrix", "head-only");
+}
+
+TEST_CASE("sentence task: head-only is refused in one line where it has no meaning") {
+    test::Sandbox box;
+    const std::string opts = sentence_options(box);
+    test::expect_usage_error(box, "train --task planted-linear --method head-only --out x", "--method head-only",
+                             "needs a sentence task");
+    test::expect_usage_error(box, "train " + opts + " --method head-only --target-modules query --out x",
+                             "--target-modules = 'query'", "head-only");
+    test::expect_usage_error(box, "train " + opts + " --method head-only --trace tr --out x", "--trace", "head-only");
+    test::expect_usage_error(box, "train " + opts + " --method head-only --dump-init d --out x", "--dump-init",
+                             "head-only");
 }
