@@ -281,7 +281,8 @@ void fig3_plots(const Dataset &data, std::vector<PlotJob> &jobs) {
         const std::string title = "Final kept rank per matrix type and layer on " + task + " (fig3, mean over " +
                                   std::to_string(runs.size()) + " run" + (runs.size() == 1 ? "" : "s") + ")";
         if (runs.empty()) {
-            push_skipped(jobs, "fig3", name, title, "no kept_rank_by_layer or kept_rank of the encoder's matrices in summary.json");
+            push_skipped(jobs, "fig3", name, title,
+                         "no kept_rank_by_layer or kept_rank of the encoder's matrices in summary.json");
             continue;
         }
         task_means.push_back(mean_table(runs));
@@ -297,8 +298,9 @@ void fig3_plots(const Dataset &data, std::vector<PlotJob> &jobs) {
         for (const auto &row : m)
             for (double v : row)
                 if (std::isfinite(v)) top = std::max(top, std::ceil(v));
+    if (!std::isfinite(init_r)) init_r = top;
     for (size_t i = 0; i < task_means.size(); i++)
-        jobs.push_back(rank_map_job(names[i].first, names[i].second, task_means[i], std::isfinite(init_r) ? init_r : top));
+        jobs.push_back(rank_map_job(names[i].first, names[i].second, task_means[i], init_r));
 }
 
 void fig1_plots(const Dataset &data, std::vector<PlotJob> &jobs) {
@@ -325,7 +327,7 @@ void fig1_plots(const Dataset &data, std::vector<PlotJob> &jobs) {
             all.push_back(bar.acc);
         }
         const std::string name = "fig1_accuracy_" + task;
-        const std::string title = "Test accuracy of LoRA on one part of the model, one budget, on " + task +
+        const std::string title = "Test accuracy with one part of the model adapted, at one budget, on " + task +
                                   " (fig1, mean over seeds, 95% CI)";
         if (all.empty()) continue;
         if (std::none_of(all.begin(), all.end(), [](const Stats &st) { return st.n > 0; })) {
@@ -396,7 +398,8 @@ void budget_job(std::vector<PlotJob> &jobs, const std::string &suite, const std:
     b << "set title " << gp_quote(title) << "\n";
     b << "set logscale x 2\nset xrange [" << gp_num(x_lo) << ":" << gp_num(x_hi) << "]\n";
     b << "set xtics (";
-    for (size_t i = 0; i < xs.size(); i++) b << (i ? ", " : "") << gp_quote(format_number(xs[i], 6)) << " " << gp_num(xs[i]);
+    for (size_t i = 0; i < xs.size(); i++)
+        b << (i ? ", " : "") << gp_quote(format_number(xs[i], 6)) << " " << gp_num(xs[i]);
     b << ")\nset xlabel 'budget: final average rank per matrix (target_r)'\nset ylabel 'test accuracy'\n";
     b << accuracy_yrange(all) << "set grid\nset key outside right top font ',9'\n";
     b << plot_command(el);

@@ -150,7 +150,8 @@ R::Dataset fig3_data() {
                                 {{"query", {3, 1}}, {"key", {1, nullptr}}, {"value", {3, 2}}, {"attention.output.dense", {1, 1}},
                                  {"intermediate.dense", {0, 2}}, {"output.dense", {1, 1}}}}}));
     cells.push_back(fig3_cell("sentiment-imdb", 0,
-                              {{"kept_rank", {{"0.query", 1}, {"1.query", 2}, {"1.output.dense", 3}, {"0.key", 0}, {"classifier", 9}}}}));
+                              {{"kept_rank",
+                                {{"0.query", 1}, {"1.query", 2}, {"1.output.dense", 3}, {"0.key", 0}, {"classifier", 9}}}}));
     return dataset({{"fig3", cells}});
 }
 
@@ -420,9 +421,9 @@ TEST_CASE("encoder plots: a line is the variant without its budget: importance, 
     S::accuracy_budget_plots("table1", dataset({{"fig1", {}}}), jobs);
     CHECK(jobs.empty());
     // Only NaN, or only the head alone: listed as skipped.
-    S::accuracy_budget_plots("table1", dataset({{"table1", {acc_cell("sentiment-yelp", {{"method", "lora"}, {"target_r", 1}}, 0, NAN),
-                                                            acc_cell("sentiment-amazon", {{"method", "head-only"}}, 0, 0.6)}}}),
-                             jobs);
+    std::vector<R::Cell> no_budget = {acc_cell("sentiment-yelp", {{"method", "lora"}, {"target_r", 1}}, 0, NAN),
+                                      acc_cell("sentiment-amazon", {{"method", "head-only"}}, 0, 0.6)};
+    S::accuracy_budget_plots("table1", dataset({{"table1", no_budget}}), jobs);
     REQUIRE(jobs.size() == 2);
     CHECK(jobs[0].plot.name == "table1_accuracy_sentiment-yelp");
     CHECK(jobs[1].plot.name == "table1_accuracy_sentiment-amazon");
