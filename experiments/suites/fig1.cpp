@@ -8,6 +8,7 @@
 
 #include "harness/report.h"
 #include "suites/common.h"
+#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -107,6 +108,7 @@ SuiteDef fig1() {
     d.claims = fig1_claims;
     d.reproduction = fig1_reproduction;
     d.part = kEncoderPart;
+    d.plots = fig1_plots;
     return d;
 }
 

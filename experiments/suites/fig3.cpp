@@ -8,6 +8,7 @@
 
 #include "harness/report.h"
 #include "suites/common.h"
+#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -122,6 +123,7 @@ SuiteDef fig3() {
     d.claims = fig3_claims;
     d.reproduction = fig3_reproduction;
     d.part = kEncoderPart;
+    d.plots = fig3_plots;
     return d;
 }
 

@@ -4,6 +4,7 @@
 // method against the head trained alone.
 #include "harness/report.h"
 #include "suites/common.h"
+#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -51,6 +52,7 @@ SuiteDef table1() {
     d.claims = table1_claims;
     d.reproduction = table1_reproduction;
     d.part = kEncoderPart;
+    d.plots = [](const Dataset &data, std::vector<PlotJob> &jobs) { accuracy_budget_plots("table1", data, jobs); };
     return d;
 }
 

@@ -7,6 +7,7 @@
 
 #include "harness/report.h"
 #include "suites/common.h"
+#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -102,6 +103,7 @@ SuiteDef table4_encoder() {
     d.claims = table4_encoder_claims;
     d.reproduction = table4_encoder_reproduction;
     d.part = kEncoderPart;
+    d.plots = [](const Dataset &data, std::vector<PlotJob> &jobs) { accuracy_budget_plots("table4-encoder", data, jobs); };
     return d;
 }
 

@@ -6,6 +6,7 @@
 
 #include "harness/report.h"
 #include "suites/common.h"
+#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -96,6 +97,7 @@ SuiteDef table5_encoder() {
     d.claims = table5_encoder_claims;
     d.reproduction = table5_encoder_reproduction;
     d.part = kEncoderPart;
+    d.plots = [](const Dataset &data, std::vector<PlotJob> &jobs) { accuracy_budget_plots("table5-encoder", data, jobs); };
     return d;
 }
 
