@@ -233,7 +233,7 @@ test-one: tests
 	$(TEST_BIN)
 
 # Every suite of experiments/ through the sweep runner, then one report.
-# Quick (one seed, fewer steps; about 20 minutes on 2 cores after the build):
+# Quick (one seed, fewer steps; about 21 minutes on 2 cores after the build):
 # the runs and the report go to build/ (build/experiments/, its REPORT.md in
 # build/experiments-report/), fresh each time. FULL=1: the full grids,
 # resumed from the per-cell results committed in experiments/results/runs/
