@@ -10,11 +10,9 @@
 #      `adalora sweep` skips them (a cell present is a cell done);
 #   2. each suite's missing cells of this shard (i/N, `adalora sweep --shard`)
 #      run, NPROC at a time;
-#   3. every finished cell's small files (summary.json, metrics.csv,
-#      ranks.csv, dev.csv, rank_pattern.json: what `adalora report` reads; not
-#      adapter.safetensors, which the seed reproduces) are copied back into
-#      experiments/results/runs/, even when a later cell fails, so an
-#      interrupted run loses only the cells that were running;
+#   3. every finished cell's small files are copied back into
+#      experiments/results/runs/ (tools/copy-cells.sh), even when a later
+#      cell fails, so an interrupted run loses only the cells that were running;
 #   4. experiments/results/REPORT.md and its plots are written from
 #      experiments/results/runs/ (every suite present there, finished or not:
 #      the report says which are incomplete).
@@ -27,32 +25,15 @@ committed=experiments/results/runs
 runs=build/experiments-full
 mkdir -p "$committed" "$runs"
 
-# Copies the small files of every finished cell of suite $1 from tree $2 to tree $3 (never overwriting).
-copy_cells() {
-    local suite=$1 from=$2 to=$3
-    [ -f "$from/$suite/suite.json" ] || return 0
-    mkdir -p "$to/$suite/cells"
-    [ -f "$to/$suite/suite.json" ] || cp "$from/$suite/suite.json" "$to/$suite/suite.json"
-    for cell in "$from/$suite/cells"/*/; do
-        [ -f "$cell/summary.json" ] || continue
-        local id
-        id=$(basename "$cell")
-        [ -e "$to/$suite/cells/$id" ] && continue
-        mkdir -p "$to/$suite/cells/$id.tmp"
-        for f in summary.json metrics.csv ranks.csv dev.csv rank_pattern.json; do
-            [ -f "$cell/$f" ] && cp "$cell/$f" "$to/$suite/cells/$id.tmp/$f"
-        done
-        mv "$to/$suite/cells/$id.tmp" "$to/$suite/cells/$id"
-    done
-}
+here=$(dirname "$0")
 
 failed=0
 for suite in "$@"; do
     name=$(basename "$suite" .toml)  # a suite's name, or the path of its TOML
-    copy_cells "$name" "$committed" "$runs"
+    bash "$here/copy-cells.sh" "$committed" "$runs" "$name" || failed=1
     echo "== sweep $name (full, shard $shard)"
     "$driver" sweep "$suite" --out "$runs" --shard "$shard" --jobs "$jobs" || failed=1
-    copy_cells "$name" "$runs" "$committed"
+    bash "$here/copy-cells.sh" "$runs" "$committed" "$name" || failed=1
 done
 "$driver" report "$committed" --out experiments/results --replace || failed=1
 exit $failed
