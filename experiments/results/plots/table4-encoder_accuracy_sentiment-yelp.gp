@@ -1,0 +1,35 @@
+# Test accuracy against the budget on sentiment-yelp (table4-encoder, mean over seeds, 95% CI)
+# written by adalora report; run with: gnuplot table4-encoder_accuracy_sentiment-yelp.gp
+set terminal pngcairo noenhanced size 1200,600 font 'DejaVu Sans,11'
+set output 'table4-encoder_accuracy_sentiment-yelp.png'
+set title "Test accuracy against the budget on sentiment-yelp (table4-encoder, mean over seeds, 95% CI)"
+set logscale x 2
+set xrange [0.769230769:5.2]
+set xtics ("1" 1, "2" 2, "4" 4)
+set xlabel 'budget: final average rank per matrix (target_r)'
+set ylabel 'test accuracy'
+set yrange [0.492048347:1.31795165]
+set grid
+set key outside right top font ',9'
+plot 'table4-encoder_accuracy_sentiment-yelp.dat' index 0 using ($1*0.989656656):2:3:4 with yerrorbars pt 7 lc 1 notitle, \
+     'table4-encoder_accuracy_sentiment-yelp.dat' index 0 using ($1*0.989656656):2 with linespoints lw 2 pt 7 lc 1 title "adalora importance=sens-unc", \
+     'table4-encoder_accuracy_sentiment-yelp.dat' index 1 using ($1*1.01045145):2:3:4 with yerrorbars pt 7 lc 2 notitle, \
+     'table4-encoder_accuracy_sentiment-yelp.dat' index 1 using ($1*1.01045145):2 with linespoints lw 2 pt 7 lc 2 title "adalora importance=sens"
+unset output
+reset
+set terminal svg noenhanced size 1200,600 font 'DejaVu Sans,11'
+set output 'table4-encoder_accuracy_sentiment-yelp.svg'
+set title "Test accuracy against the budget on sentiment-yelp (table4-encoder, mean over seeds, 95% CI)"
+set logscale x 2
+set xrange [0.769230769:5.2]
+set xtics ("1" 1, "2" 2, "4" 4)
+set xlabel 'budget: final average rank per matrix (target_r)'
+set ylabel 'test accuracy'
+set yrange [0.492048347:1.31795165]
+set grid
+set key outside right top font ',9'
+plot 'table4-encoder_accuracy_sentiment-yelp.dat' index 0 using ($1*0.989656656):2:3:4 with yerrorbars pt 7 lc 1 notitle, \
+     'table4-encoder_accuracy_sentiment-yelp.dat' index 0 using ($1*0.989656656):2 with linespoints lw 2 pt 7 lc 1 title "adalora importance=sens-unc", \
+     'table4-encoder_accuracy_sentiment-yelp.dat' index 1 using ($1*1.01045145):2:3:4 with yerrorbars pt 7 lc 2 notitle, \
+     'table4-encoder_accuracy_sentiment-yelp.dat' index 1 using ($1*1.01045145):2 with linespoints lw 2 pt 7 lc 2 title "adalora importance=sens"
+unset output
