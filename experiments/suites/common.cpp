@@ -1,5 +1,6 @@
 // common.cpp: cell predicates shared by the suites (common.h).
 #include "suites/common.h"
+#include "suites/encoder_plots.h"
 
 #include <algorithm>
 #include <cmath>
@@ -100,6 +101,32 @@ ReproRow repro_row(const Suite &s, const std::string &claim, const std::string &
     r.outcome = combine(g.outcomes);
     r.differs = setting_differs(s);
     return r;
+}
+
+SuiteDef budget_suite(const std::string &name, std::vector<BudgetClaim> claims,
+                      std::function<std::vector<std::string>(const Suite &)> more) {
+    SuiteDef d;
+    d.name = name;
+    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
+    d.claims = [claims, more](const Suite &s) {
+        std::vector<std::string> out;
+        for (const BudgetClaim &c : claims) {
+            const GroupedClaim g = claim_by_budget(s, c.claim, c.a, c.b);
+            out.insert(out.end(), g.lines.begin(), g.lines.end());
+        }
+        if (more)
+            for (auto &line : more(s)) out.push_back(std::move(line));
+        return out;
+    };
+    d.reproduction = [claims](const Suite &s) {
+        std::vector<ReproRow> rows;
+        for (const BudgetClaim &c : claims)
+            if (!c.paper_claim.empty()) rows.push_back(repro_row(s, c.paper_claim, c.paper, claim_by_budget(s, c.claim, c.a, c.b)));
+        return rows;
+    };
+    d.part = kEncoderPart;
+    d.plots = [name](const Dataset &data, std::vector<PlotJob> &jobs) { accuracy_budget_plots(name, data, jobs); };
+    return d;
 }
 
 }  // namespace adalora::suites

@@ -2,6 +2,7 @@
 // the paper's AdaLoRA, which budget did it have.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,5 +56,21 @@ GroupedClaim claim_by_budget(const report::Suite &s, const std::string &claim, c
 // verdict and, for the not reproduced, setting_differs.
 report::ReproRow repro_row(const report::Suite &s, const std::string &claim, const std::string &paper,
                            const GroupedClaim &g);
+
+// One claim "A beats B" of a suite over tasks and budgets (table1,
+// table4-encoder, table5-encoder): its line in the suite's claims and, when
+// `paper_claim` is set, its row in the reproduction table.
+struct BudgetClaim {
+    std::string claim;        // "adalora beats lora at the matched rank"
+    Pred a, b;
+    std::string paper_claim;  // "Table 1: AdaLoRA beats LoRA ..."; "": not a row of the table
+    std::string paper;        // the paper's numbers
+};
+
+// The SuiteDef of such a suite: test and dev accuracy and parameters, the
+// claims (then `more` lines, if given), the reproduction rows, accuracy
+// against budget plots, in the encoder part.
+report::SuiteDef budget_suite(const std::string &name, std::vector<BudgetClaim> claims,
+                              std::function<std::vector<std::string>(const report::Suite &)> more = nullptr);
 
 }  // namespace adalora::suites

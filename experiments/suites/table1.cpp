@@ -4,7 +4,6 @@
 // method against the head trained alone.
 #include "harness/report.h"
 #include "suites/common.h"
-#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -12,16 +11,9 @@ using namespace report;
 
 namespace {
 
-bool adalora_cell(const Cell &c) { return adalora_paper(c); }
-
-std::vector<std::string> table1_claims(const Suite &s) {
+// The floor: the head alone has no budget, so each method at each budget meets the same cells.
+std::vector<std::string> head_claims(const Suite &s) {
     std::vector<std::string> out;
-    auto add = [&](const GroupedClaim &g) { out.insert(out.end(), g.lines.begin(), g.lines.end()); };
-    add(claim_by_budget(s, "adalora beats lora at the matched rank", adalora_cell, method_is("lora")));
-    add(claim_by_budget(s, "adalora beats svd-lora (the same SVD form at a fixed rank)", adalora_cell, method_is("svd-lora")));
-    add(claim_by_budget(s, "adalora's surrogate allocates as well as the exact SVD: adalora at least matches svd-proj",
-                        adalora_cell, method_is("svd-proj")));
-    // The floor: the head alone has no budget, so each method at each budget meets the same cells.
     for (const std::string &task : tasks_of(s)) {
         const Cells head = cells_where(s, [&](const Cell &c) { return c.task() == task && c.method() == "head-only"; });
         if (head.empty()) continue;
@@ -36,24 +28,19 @@ std::vector<std::string> table1_claims(const Suite &s) {
     return out;
 }
 
-std::vector<ReproRow> table1_reproduction(const Suite &s) {
-    return {repro_row(s, "Table 1: AdaLoRA beats LoRA at each budget (LoRA at the matched rank)",
-                      "every GLUE task at 0.3M and 1.3M parameters; e.g. SST-2 at 0.08 / 0.16 / 0.65%: LoRA 94.38 / "
-                      "94.95 / 94.95, AdaLoRA 95.64 / 95.80 / 96.10 (Table 5's rows)",
-                      claim_by_budget(s, "", adalora_cell, method_is("lora")))};
-}
-
 }  // namespace
 
 SuiteDef table1() {
-    SuiteDef d;
-    d.name = "table1";
-    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
-    d.claims = table1_claims;
-    d.reproduction = table1_reproduction;
-    d.part = kEncoderPart;
-    d.plots = [](const Dataset &data, std::vector<PlotJob> &jobs) { accuracy_budget_plots("table1", data, jobs); };
-    return d;
+    return budget_suite(
+        "table1",
+        {{"adalora beats lora at the matched rank", adalora_paper, method_is("lora"),
+          "Table 1: AdaLoRA beats LoRA at each budget (LoRA at the matched rank)",
+          "every GLUE task at 0.3M and 1.3M parameters; e.g. SST-2 at 0.08 / 0.16 / 0.65%: LoRA 94.38 / 94.95 / 94.95, "
+          "AdaLoRA 95.64 / 95.80 / 96.10 (Table 5's rows)"},
+         {"adalora beats svd-lora (the same SVD form at a fixed rank)", adalora_paper, method_is("svd-lora"), "", ""},
+         {"adalora's surrogate allocates as well as the exact SVD: adalora at least matches svd-proj", adalora_paper,
+          method_is("svd-proj"), "", ""}},
+        head_claims);
 }
 
 }  // namespace adalora::suites

@@ -7,7 +7,6 @@
 
 #include "harness/report.h"
 #include "suites/common.h"
-#include "suites/encoder_plots.h"
 
 namespace adalora::suites {
 
@@ -67,44 +66,17 @@ Pred importance_is(const std::string &imp) {
     return [imp](const Cell &c) { return adalora_masking(c) && cfg_str(c, "importance", "sens-unc") == imp; };
 }
 
-// The paper's Table 4 claims as paired comparisons by test accuracy, per budget.
-struct Table4Claims {
-    GroupedClaim sens, magnitude, prune;
-};
-
-Table4Claims table4_encoder_groups(const Suite &s) {
-    return {claim_by_budget(s, "s = Ī·Ū beats sensitivity alone (s = I)", importance_is("sens-unc"), importance_is("sens")),
-            claim_by_budget(s, "s = Ī·Ū beats |λ|", importance_is("sens-unc"), importance_is("magnitude")),
-            claim_by_budget(s, "adalora (SVD triplets, masking) beats prune-lora (doublets, hard delete)",
-                            importance_is("sens-unc"), method_is("prune-lora"))};
-}
-
-std::vector<std::string> table4_encoder_claims(const Suite &s) {
-    const Table4Claims g = table4_encoder_groups(s);
-    std::vector<std::string> out;
-    for (const GroupedClaim *c : {&g.sens, &g.magnitude, &g.prune}) out.insert(out.end(), c->lines.begin(), c->lines.end());
-    return out;
-}
-
-std::vector<ReproRow> table4_encoder_reproduction(const Suite &s) {
-    const Table4Claims g = table4_encoder_groups(s);
-    const std::string at = "SST-2 at 0.08 / 0.16 / 0.65%: ";
-    return {repro_row(s, "Table 4: s = Ī·Ū beats sensitivity alone", at + "95.52 / 95.80 / 96.10 against 94.61 / 95.30 / 95.64", g.sens),
-            repro_row(s, "Table 4: s = Ī·Ū beats |λ|", at + "95.52 / 95.80 / 96.10 against 95.41 / 95.41 / 95.87", g.magnitude),
-            repro_row(s, "Table 4: AdaLoRA beats Prune LoRA", at + "95.52 / 95.80 / 96.10 against 94.84 / 94.50 / 94.95", g.prune)};
-}
-
 }  // namespace
 
 SuiteDef table4_encoder() {
-    SuiteDef d;
-    d.name = "table4-encoder";
-    d.metrics = standard_metrics({"final_test_accuracy", "final_dev_accuracy", "trainable_params_final"});
-    d.claims = table4_encoder_claims;
-    d.reproduction = table4_encoder_reproduction;
-    d.part = kEncoderPart;
-    d.plots = [](const Dataset &data, std::vector<PlotJob> &jobs) { accuracy_budget_plots("table4-encoder", data, jobs); };
-    return d;
+    const std::string at = "SST-2 at 0.08 / 0.16 / 0.65%: 95.52 / 95.80 / 96.10 against ";
+    return budget_suite("table4-encoder",
+                        {{"s = Ī·Ū beats sensitivity alone (s = I)", importance_is("sens-unc"), importance_is("sens"),
+                          "Table 4: s = Ī·Ū beats sensitivity alone", at + "94.61 / 95.30 / 95.64"},
+                         {"s = Ī·Ū beats |λ|", importance_is("sens-unc"), importance_is("magnitude"),
+                          "Table 4: s = Ī·Ū beats |λ|", at + "95.41 / 95.41 / 95.87"},
+                         {"adalora (SVD triplets, masking) beats prune-lora (doublets, hard delete)", importance_is("sens-unc"),
+                          method_is("prune-lora"), "Table 4: AdaLoRA beats Prune LoRA", at + "94.84 / 94.50 / 94.95"}});
 }
 
 }  // namespace adalora::suites
