@@ -3,8 +3,6 @@
 
 #include <cmath>
 
-#include "base/read_file.h"
-#include "base/sha256.h"
 
 #include "formats/npy.h"
 #include "train/run.h"

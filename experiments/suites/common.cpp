@@ -61,7 +61,7 @@ std::string setting_differs(const Suite &s) {
     const size_t layers = sum.contains("kept_rank_by_layer") && !sum["kept_rank_by_layer"].empty()
                               ? sum["kept_rank_by_layer"].begin()->size() : 0;
     std::string t = "the model is " + json_text(model) + " (" + std::to_string(layers) +
-                    " layers, hidden 384, 22.7M parameters), not DeBERTaV3-base (12 layers, hidden 768, 184M)";
+                    " layers), not DeBERTaV3-base (12 layers, hidden 768, 184M parameters)";
     // Each task's training and test sentences, from its first cell.
     std::string data;
     for (const std::string &task : tasks_of(s))

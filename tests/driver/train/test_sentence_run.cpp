@@ -155,10 +155,7 @@ TEST_CASE("sentence task: --layers-to-transform adapts the named layers' matrice
 TEST_CASE("sentence task: svd-proj projects to b(t) by the true singular values") {
     test::Sandbox box;
     const std::string opts = sentence_options(box);
-    test::Result r = box.run("train " + opts + " --method svd-proj --out run");
-    CAPTURE(r.err);
-    REQUIRE(r.code == 0);
-    const nlohmann::json s = summary_of(box, "run");
+    const nlohmann::json s = train_ok(box, opts + " --method svd-proj", "run").summary;
     int kept = 0;
     for (const auto &[name, rank] : s["kept_rank"].items()) kept += rank.get<int>();
     CHECK(kept == 6);  // b(T) = 6 modules x target_r 1
