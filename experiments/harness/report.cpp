@@ -40,10 +40,12 @@ std::vector<Metric> suite_metrics(const Registry &registry, const std::string &s
     return d ? d->metrics : default_metrics();
 }
 
-std::vector<std::string> suite_claims(const Registry &registry, const Suite &s) {
+std::vector<std::string> suite_claims(const Registry &registry, const Suite &s, const Dataset *data) {
     const SuiteDef *d = find_suite_def(registry, s.name);
     if (!d || !d->claims) return {"- no claims are defined for suite " + s.name + "; the table above has its numbers."};
     auto out = d->claims(s);
+    if (data && d->dataset_claims)
+        for (auto &line : d->dataset_claims(s, *data)) out.push_back(std::move(line));
     if (out.empty()) out.push_back(std::string("- ") + kNotMeasured + ": no cells of the kinds these claims compare");
     return out;
 }
@@ -175,7 +177,8 @@ void progress_lines(std::ostringstream &o, const Suite &s) {
     o << ", from " << s.sources.size() << " director" << (s.sources.size() == 1 ? "y" : "ies") << "\n\n";
 }
 
-void suite_section(std::ostringstream &o, const Suite &s, const Registry &registry, const std::vector<Plot> &plots) {
+void suite_section(std::ostringstream &o, const Dataset &data, const Suite &s, const Registry &registry,
+                   const std::vector<Plot> &plots) {
     o << "## " << s.name << "\n\n";
     if (!s.description.empty()) o << s.description << "\n\n";
     axes_line(o, s);
@@ -187,7 +190,7 @@ void suite_section(std::ostringstream &o, const Suite &s, const Registry &regist
     }
     o << metrics_table(s, suite_metrics(registry, s.name)) << "\n";
     o << "### Claims\n\n";
-    for (const auto &c : suite_claims(registry, s)) o << c << "\n";
+    for (const auto &c : suite_claims(registry, s, &data)) o << c << "\n";
     o << "\n";
     plot_lines(o, plots, s.name);
 }
@@ -262,7 +265,7 @@ std::string report_markdown(const Dataset &data, const Registry &registry, const
             part = def->part;
             o << "# " << part << "\n\n";
         }
-        suite_section(o, s, registry, plots);
+        suite_section(o, data, s, registry, plots);
     }
     skipped_plots(o, plots);
     return o.str();

@@ -38,6 +38,9 @@ struct SuiteDef {
     std::vector<Metric> metrics;      // the table's columns, in order
     // One "- ..." line per claim.
     std::function<std::vector<std::string>(const Suite &)> claims;
+    // More "- ..." lines that read other suites too (lr-select checks every
+    // encoder cell's learning rate); may be empty.
+    std::function<std::vector<std::string>(const Suite &, const Dataset &)> dataset_claims;
     // Adds this suite's plot jobs; gets the whole dataset, may be empty.
     std::function<void(const Dataset &, std::vector<PlotJob> &)> plots;
     // The paper's claims this suite reproduces (none: not part of the reproduction table).
@@ -53,8 +56,9 @@ std::vector<std::string> suite_names(const Registry &registry);
 
 // The suite's table columns: its SuiteDef's, else default_metrics().
 std::vector<Metric> suite_metrics(const Registry &registry, const std::string &suite);
-// One "- ..." line per claim of the suite (a line saying so when it has none).
-std::vector<std::string> suite_claims(const Registry &registry, const Suite &suite);
+// One "- ..." line per claim of the suite (a line saying so when it has none);
+// with `data`, its dataset_claims follow.
+std::vector<std::string> suite_claims(const Registry &registry, const Suite &suite, const Dataset *data = nullptr);
 
 // Every registered suite's plots, in the registry's order, drawn into plots_dir
 // (plot.h). `gnuplot` is the command run.

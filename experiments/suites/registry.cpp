@@ -21,11 +21,12 @@ report::SuiteDef fig3();
 report::SuiteDef table4_encoder();
 report::SuiteDef table5_encoder();
 report::SuiteDef schedule_encoder();
+report::SuiteDef lr_select();
 
 const report::Registry &registry() {
     static const report::Registry table = {
         // The pretrained encoder: the paper's ablations (the report's first part) ...
-        table1(), table4_encoder(), table5_encoder(), fig1(), fig3(), schedule_encoder(), conventions_encoder(), sentiment(),
+        lr_select(), table1(), table4_encoder(), table5_encoder(), fig1(), fig3(), schedule_encoder(), conventions_encoder(), sentiment(),
         // ... then the synthetic tasks, tests against a known optimum.
         allocation(), table4(), table5(), svd_cost(), revival(), orthogonality(), schedule(), digits(), conventions(),
     };

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -135,7 +137,7 @@ std::string claims_text(const R::Dataset &d, const std::string &suite) {
     const R::Suite *s = d.find(suite);
     REQUIRE(s != nullptr);
     std::string t;
-    for (const auto &c : R::suite_claims(adalora::suites::registry(), *s)) t += c + "\n";
+    for (const auto &c : R::suite_claims(adalora::suites::registry(), *s, &d)) t += c + "\n";
     return t;
 }
 
@@ -379,6 +381,40 @@ TEST_CASE("report: conventions on a sentence task pair the seeds: moves it, no c
     CHECK(plain_line.find("**no clear change**, the interval contains 0: +0 points, 95% CI [-4.97 points, +4.97 points]") !=
           std::string::npos);  // differences 2, -2, 0 points: sd 2, t(2)·2/√3 = 4.97
     CHECK(plain_line.find("no direction to extrapolate") != std::string::npos);  // mean 0: no seed count decides it
+}
+
+TEST_CASE("report: lr-select picks each method's rate by mean dev accuracy (ties: the larger) and checks the other suites") {
+    TempDir t;
+    const json variants = json::array({{{"method", "adalora"}}, {{"method", "lora"}}});
+    write_suite(t.path, "lr-select", {{"lr", {0.01, 0.005, 0.001}}}, 2, variants);
+    // Dev accuracy by method, rate and seed: adalora best at 5e-3 (mean 0.9
+    // against 0.6 and 0.85), inside the grid; lora ties at 0.8 at every rate
+    // (0.7 and 0.9 at 5e-3): the larger rate, 1e-2, an end of the grid.
+    const std::map<std::string, std::map<double, std::array<double, 2>>> dev = {
+        {"adalora", {{0.01, {0.6, 0.6}}, {0.005, {0.88, 0.92}}, {0.001, {0.85, 0.85}}}},
+        {"lora", {{0.01, {0.8, 0.8}}, {0.005, {0.7, 0.9}}, {0.001, {0.8, 0.8}}}}};
+    int id = 0;
+    for (const auto &[method, rates] : dev)
+        for (const auto &[lr, acc] : rates)
+            for (int seed = 0; seed < 2; seed++)
+                write_cell(t.path, "lr-select", "c" + std::to_string(id++), {{"method", method}, {"lr", lr}, {"seed", seed}},
+                           {{"final_dev_accuracy", acc[seed]}, {"final_test_accuracy", 0.5}});
+    std::string c = claims_text(R::load_report_inputs({t.path.string()}), "lr-select");
+    CHECK(c.find("- adalora: lr **0.005** (mean dev accuracy at each rate, 0.01: 0.6, 0.005: 0.9, 0.001: 0.85)\n") !=
+          std::string::npos);
+    CHECK(c.find("- lora: lr **0.01** (mean dev accuracy at each rate, 0.01: 0.8, 0.005: 0.8, 0.001: 0.8); at an end of the "
+                 "grid: a rate beyond it may be better\n") != std::string::npos);
+    CHECK(c.find("the encoder suites run") == std::string::npos);  // no other suite: nothing to check
+
+    // Another suite: its encoder cells (with provenance) are checked, a planted cell (none) is not.
+    write_suite(t.path, "table5-encoder", json::object(), 1, json::array({{{"method", "adalora"}}, {{"method", "lora"}}}));
+    const json encoder = {{"provenance", {{"model", {{"name", "all-MiniLM-L6-v2"}}}}}, {"final_test_accuracy", 0.9}};
+    write_cell(t.path, "table5-encoder", "a", {{"method", "adalora"}, {"lr", 0.005}, {"seed", 0}}, encoder);
+    write_cell(t.path, "table5-encoder", "b", {{"method", "lora"}, {"lr", 0.001}, {"seed", 0}}, encoder);
+    write_cell(t.path, "table5-encoder", "c", {{"method", "lora"}, {"lr", 0.0005}, {"seed", 1}}, {{"final_test_accuracy", 0.9}});
+    c = claims_text(R::load_report_inputs({t.path.string()}), "lr-select");
+    CHECK(c.find("- the encoder suites run adalora at 0.005: **yes** (cells: table5-encoder 1)") != std::string::npos);
+    CHECK(c.find("- the encoder suites run lora at 0.01: **no**; **not**: table5-encoder: 1 cells at 0.001") != std::string::npos);
 }
 
 TEST_CASE("paired: seeds_needed extrapolates the t-interval; combine and the verdicts follow the paired interval") {
