@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "base/errors.h"
@@ -324,6 +325,27 @@ void write_atomically(const fs::path &final_path, const std::string &text) {
 
 }  // namespace
 
+namespace {
+
+// Plot files an earlier report left (a suite since removed, a plot since
+// renamed) would stand unreferenced beside the new ones: those of the
+// report's own kinds (NAME.dat, .gp, .png, .svg) whose NAME this report did
+// not write go; any other file stays.
+void remove_stale_plots(const fs::path &dir, const std::vector<Plot> &plots) {
+    std::set<std::string> names;
+    for (const auto &p : plots) names.insert(p.name);
+    std::error_code ec;
+    std::vector<fs::path> stale;
+    for (const auto &e : fs::directory_iterator(dir, ec)) {
+        const std::string ext = e.path().extension().string();
+        const bool ours = ext == ".dat" || ext == ".gp" || ext == ".png" || ext == ".svg";
+        if (ours && e.is_regular_file(ec) && !names.count(e.path().stem().string())) stale.push_back(e.path());
+    }
+    for (const auto &p : stale) fs::remove(p, ec);
+}
+
+}  // namespace
+
 ReportResult write_report(const ReportOptions &opt, const Registry &registry) {
     if (opt.out.empty()) throw UsageError("report: --out REPORT_DIR is required");
     const fs::path out(strip_slash(opt.out));
@@ -333,7 +355,10 @@ ReportResult write_report(const ReportOptions &opt, const Registry &registry) {
     fs::create_directories(out / "plots", ec);
     if (ec) throw UsageError("report: --out " + opt.out + ": cannot create " + (out / "plots").string() + ": " + ec.message());
     std::vector<Plot> plots;
-    if (opt.plots) plots = make_plots(data, registry, (out / "plots").string(), opt.gnuplot);
+    if (opt.plots) {
+        plots = make_plots(data, registry, (out / "plots").string(), opt.gnuplot);
+        remove_stale_plots(out / "plots", plots);
+    }
     std::vector<std::string> header = opt.inject_header ? opt.header : measured_header(data);
     if (!opt.plots) header.push_back("plots: not drawn (--no-plots)");
     const fs::path final_path = out / "REPORT.md";

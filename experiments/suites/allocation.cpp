@@ -43,23 +43,20 @@ std::vector<std::string> allocation_claims(const Suite &s) {
 }
 
 // The run the rank plots show: the first adalora cell with ranks.csv of the
-// allocation suite, else of any suite; one with an oracle (planted-linear) first.
+// allocation suite, one with an oracle (planted-linear) first. None without
+// that suite: another suite's cell (an encoder's) has no planted ranks to
+// draw its bars against, and its plots would stand unreferenced in plots/.
 const Cell *heatmap_cell(const Dataset &d, std::string &suite) {
     const Suite *alloc = d.find("allocation");
-    std::vector<const Suite *> order;
-    if (alloc) order.push_back(alloc);
-    for (const auto &s : d.suites)
-        if (&s != alloc) order.push_back(&s);
-    // Prefer a run with an oracle (planted-linear), then any adalora run.
+    if (!alloc) return nullptr;
     for (int pass = 0; pass < 2; pass++)
-        for (const Suite *s : order)
-            for (const auto &v : s->variants)
-                for (const Cell *c : v.cells)
-                    if (c->method() == "adalora" && !c->ranks.empty() &&
-                        (pass == 1 || (c->summary.contains("oracle_rank") && c->summary["oracle_rank"].is_object()))) {
-                        suite = s->name;
-                        return c;
-                    }
+        for (const auto &v : alloc->variants)
+            for (const Cell *c : v.cells)
+                if (c->method() == "adalora" && !c->ranks.empty() &&
+                    (pass == 1 || (c->summary.contains("oracle_rank") && c->summary["oracle_rank"].is_object()))) {
+                    suite = alloc->name;
+                    return c;
+                }
     return nullptr;
 }
 

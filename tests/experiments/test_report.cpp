@@ -333,9 +333,18 @@ TEST_CASE("report: without gnuplot the report still builds and says which plots 
     CHECK(fs::is_regular_file(t.path / "r" / "plots" / "rank_heatmap.gp"));
     CHECK(fs::is_regular_file(t.path / "r" / "plots" / "rank_heatmap.dat"));
     CHECK_FALSE(fs::exists(t.path / "r" / "plots" / "rank_heatmap.png"));
+    // A rewrite removes the plot files of an earlier report that this one does
+    // not write (a suite since removed), keeps its own and any other file.
+    write_text(t.path / "r" / "plots" / "fig3_rank_map_all.png", "stale");
+    write_text(t.path / "r" / "plots" / "fig3_rank_map_all.dat", "stale");
+    write_text(t.path / "r" / "plots" / "notes.txt", "mine");
     // A gnuplot that fails: the exit code is reported.
     o.gnuplot = "false";
     write_report(o);
+    CHECK_FALSE(fs::exists(t.path / "r" / "plots" / "fig3_rank_map_all.png"));
+    CHECK_FALSE(fs::exists(t.path / "r" / "plots" / "fig3_rank_map_all.dat"));
+    CHECK(read_text(t.path / "r" / "plots" / "notes.txt") == "mine");
+    CHECK(fs::is_regular_file(t.path / "r" / "plots" / "rank_heatmap.gp"));
     CHECK(read_text(t.path / "r" / "REPORT.md").find("skipped (gnuplot exited with code 1") != std::string::npos);
     if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
         o.gnuplot = "gnuplot";
@@ -487,6 +496,13 @@ TEST_CASE("report: the reproduction table pairs the seeds; a claim is undecided,
     CHECK(md.find("lora beats the head alone on sentiment-yelp at final average rank 2 per matrix: **reproduced** (+20 points") !=
           std::string::npos);
     CHECK(md.find("Not reproduced, and what differs") == std::string::npos);
+
+    // The allocation suite's rank plots draw its own cells only: none from table1's encoder cells.
+    fs::create_directories(t.path / "plots");
+    for (const auto &p : R::make_plots(R::load_report_inputs({(t.path / "a").string()}), adalora::suites::registry(),
+                                       (t.path / "plots").string(), (t.path / "no-such-gnuplot").string()))
+        CHECK_MESSAGE((p.name != "rank_heatmap" && p.name != "allocation_bars"),
+                      "the allocation suite's plot " << p.name << " drawn from " << p.suite << "'s cells");
 
     write_table1(t.path / "b", up, down);  // r2: -3, -4, -5 points: not reproduced
     write_report(options({t.path / "b"}, out));
