@@ -46,9 +46,9 @@ std::string read_text(const fs::path &p) {
 }
 
 void write_suite(const fs::path &dir, const std::string &name, const json &axes, int seeds,
-                 const json &variants = json::array({json::object()})) {
+                 const json &variants = json::array({json::object()}), const json &fixed = {{"init_r", 4}}) {
     json meta = {{"suite", name}, {"description", "synthetic " + name}, {"axes", axes},
-                 {"fixed", {{"init_r", 4}}}, {"variants", variants}, {"seeds", seeds}, {"quick", true}};
+                 {"fixed", fixed}, {"variants", variants}, {"seeds", seeds}, {"quick", true}};
     write_text(dir / name / "suite.json", meta.dump(2));
 }
 
@@ -390,6 +390,28 @@ TEST_CASE("report: conventions on a sentence task pair the seeds: moves it, no c
     CHECK(plain_line.find("**no clear change**, the interval contains 0: +0 points, 95% CI [-4.97 points, +4.97 points]") !=
           std::string::npos);  // differences 2, -2, 0 points: sd 2, t(2)·2/√3 = 4.97
     CHECK(plain_line.find("no direction to extrapolate") != std::string::npos);  // mean 0: no seed count decides it
+}
+
+TEST_CASE("report: schedule-encoder names its base schedule by every setting the variants change") {
+    TempDir t;
+    const json variants = json::array({{{"tinit", 15}}, {{"tinit", 0}}, {{"deltaT", 1}}});
+    write_suite(t.path, "schedule-encoder", json::object(), 2, variants,
+                {{"tinit", 15}, {"tfinal", 45}, {"deltaT", 5}, {"init_r", 3}});
+    int id = 0;
+    for (const auto &v : variants)
+        for (int seed = 0; seed < 2; seed++) {
+            json cell = v;
+            cell["seed"] = seed;
+            const double acc = 0.8 + 0.01 * seed + (v.contains("deltaT") ? 0.02 : 0.0);
+            write_cell(t.path, "schedule-encoder", "c" + std::to_string(id++), cell,
+                       {{"final_test_accuracy", acc}, {"final_test_loss", 1 - acc}});
+        }
+    const std::string c = claims_text(R::load_report_inputs({t.path.string()}), "schedule-encoder");
+    // tfinal is fixed but no variant changes it, so the name leaves it out.
+    CHECK(c.find("`deltaT=1` against the base schedule (tinit=15, deltaT=5) on planted-linear, test accuracy: "
+                 "**moves it**") != std::string::npos);
+    CHECK(c.find("`tinit=0` against the base schedule (tinit=15, deltaT=5)") != std::string::npos);
+    CHECK(c.find("(tinit=15) on") == std::string::npos);
 }
 
 TEST_CASE("report: lr-select picks each method's rate by mean dev accuracy (ties: the larger) and checks the other suites") {
