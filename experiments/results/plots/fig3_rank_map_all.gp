@@ -1,8 +1,8 @@
-# Final kept rank per matrix type and layer, mean over the 2 tasks of fig3 (each the mean over its seeds)
+# Final kept rank per matrix type and layer, mean over the 4 tasks of fig3 (each the mean over its seeds)
 # written by adalora report; run with: gnuplot fig3_rank_map_all.gp
 set terminal pngcairo noenhanced size 1000,520 font 'DejaVu Sans,11'
 set output 'fig3_rank_map_all.png'
-set title "Final kept rank per matrix type and layer, mean over the 2 tasks of fig3 (each the mean over its seeds)"
+set title "Final kept rank per matrix type and layer, mean over the 4 tasks of fig3 (each the mean over its seeds)"
 set xlabel 'layer'
 set ylabel 'matrix type'
 set cbrange [0:3]
@@ -21,7 +21,7 @@ unset output
 reset
 set terminal svg noenhanced size 1000,520 font 'DejaVu Sans,11'
 set output 'fig3_rank_map_all.svg'
-set title "Final kept rank per matrix type and layer, mean over the 2 tasks of fig3 (each the mean over its seeds)"
+set title "Final kept rank per matrix type and layer, mean over the 4 tasks of fig3 (each the mean over its seeds)"
 set xlabel 'layer'
 set ylabel 'matrix type'
 set cbrange [0:3]

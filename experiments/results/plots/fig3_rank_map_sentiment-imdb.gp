@@ -1,8 +1,8 @@
-# Final kept rank per matrix type and layer on sentiment-imdb (fig3, mean over 4 runs)
+# Final kept rank per matrix type and layer on sentiment-imdb (fig3, mean over 5 runs)
 # written by adalora report; run with: gnuplot fig3_rank_map_sentiment-imdb.gp
 set terminal pngcairo noenhanced size 1000,520 font 'DejaVu Sans,11'
 set output 'fig3_rank_map_sentiment-imdb.png'
-set title "Final kept rank per matrix type and layer on sentiment-imdb (fig3, mean over 4 runs)"
+set title "Final kept rank per matrix type and layer on sentiment-imdb (fig3, mean over 5 runs)"
 set xlabel 'layer'
 set ylabel 'matrix type'
 set cbrange [0:3]
@@ -21,7 +21,7 @@ unset output
 reset
 set terminal svg noenhanced size 1000,520 font 'DejaVu Sans,11'
 set output 'fig3_rank_map_sentiment-imdb.svg'
-set title "Final kept rank per matrix type and layer on sentiment-imdb (fig3, mean over 4 runs)"
+set title "Final kept rank per matrix type and layer on sentiment-imdb (fig3, mean over 5 runs)"
 set xlabel 'layer'
 set ylabel 'matrix type'
 set cbrange [0:3]
