@@ -11,8 +11,10 @@ set ylabel 'test accuracy'
 set yrange [0.811223864:0.940588186]
 set grid
 set key outside right top font ',9'
-plot 'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*1):2:3:4 with yerrorbars pt 7 lc 1 notitle, \
-     'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*1):2 with linespoints lw 2 pt 7 lc 1 title "adalora"
+plot 'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*0.989656656):2:3:4 with yerrorbars pt 7 lc 1 notitle, \
+     'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*0.989656656):2 with linespoints lw 2 pt 7 lc 1 title "adalora", \
+     'table1_accuracy_sentiment-imdb.dat' index 1 using ($1*1.01045145):2:3:4 with yerrorbars pt 7 lc 2 notitle, \
+     'table1_accuracy_sentiment-imdb.dat' index 1 using ($1*1.01045145):2 with linespoints lw 2 pt 7 lc 2 title "lora lr=0.0005"
 unset output
 reset
 set terminal svg noenhanced size 1200,600 font 'DejaVu Sans,11'
@@ -26,6 +28,8 @@ set ylabel 'test accuracy'
 set yrange [0.811223864:0.940588186]
 set grid
 set key outside right top font ',9'
-plot 'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*1):2:3:4 with yerrorbars pt 7 lc 1 notitle, \
-     'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*1):2 with linespoints lw 2 pt 7 lc 1 title "adalora"
+plot 'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*0.989656656):2:3:4 with yerrorbars pt 7 lc 1 notitle, \
+     'table1_accuracy_sentiment-imdb.dat' index 0 using ($1*0.989656656):2 with linespoints lw 2 pt 7 lc 1 title "adalora", \
+     'table1_accuracy_sentiment-imdb.dat' index 1 using ($1*1.01045145):2:3:4 with yerrorbars pt 7 lc 2 notitle, \
+     'table1_accuracy_sentiment-imdb.dat' index 1 using ($1*1.01045145):2 with linespoints lw 2 pt 7 lc 2 title "lora lr=0.0005"
 unset output
