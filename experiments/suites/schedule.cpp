@@ -120,15 +120,11 @@ namespace {
 
 // The base schedule's name: the fixed value of every setting a variant
 // changes ("tinit=15, tfinal=45, deltaT=5, init_r=3"), not just the first
-// variant's own key.
+// variant's own key. s.axes already lists the variants' keys, in order.
 std::string base_schedule_text(const Suite &s) {
     const nlohmann::json fixed = s.meta.value("fixed", nlohmann::json::object());
-    std::vector<std::string> changed;
-    for (const auto &v : s.meta.value("variants", nlohmann::json::array()))
-        for (const auto &kv : v.items())
-            if (std::find(changed.begin(), changed.end(), kv.key()) == changed.end()) changed.push_back(kv.key());
     std::string text;
-    for (const auto &k : changed)
+    for (const auto &k : s.axes)
         if (fixed.contains(k)) text += (text.empty() ? "" : ", ") + k + "=" + json_text(fixed[k]);
     return "the base schedule (" + text + ")";
 }
